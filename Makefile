@@ -1,0 +1,62 @@
+# GTM Intelligence. `make help` lists the targets. Every target installs what it needs first.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+export DO_NOT_TRACK := 1
+export RUNTIME__DLTHUB_TELEMETRY := false
+export DBT_SEND_ANONYMOUS_USAGE_STATS := false
+
+CUSTOMERS ?= 10000
+PYTEST_ARGS ?=
+
+.DEFAULT_GOAL := help
+.PHONY: help install demo test sync build run lint format docs bench clean
+
+help: ## List the targets
+	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
+
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	@test -f profiles.yml || cp profiles.example.yml profiles.yml
+	@touch $(STAMP)
+
+install: $(STAMP) ## Create .venv and install the project (runs only when pyproject.toml changed)
+
+demo: $(STAMP) ## Run the whole pipeline on the sandbox into DuckDB and show the results
+	$(BIN)/gtm demo
+
+test: $(STAMP) ## Run every test (DuckDB and PostgreSQL)
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+sync: $(STAMP) ## Load the configured sources (incremental)
+	$(BIN)/gtm sync
+
+build: $(STAMP) ## dbt build on the configured warehouse
+	$(BIN)/gtm build
+
+run: $(STAMP) ## sync, build, alerts: what cron calls
+	$(BIN)/gtm run
+
+lint: $(STAMP) ## ruff, sqlfluff (dbt templater) and dbt parse
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/dbt parse --profiles-dir . --quiet
+	$(BIN)/sqlfluff lint dbt_project/models
+
+format: $(STAMP) ## Format Python with ruff
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+docs: $(STAMP) ## Generate and serve the dbt docs site (lineage) on http://127.0.0.1:8080
+	$(BIN)/dbt docs generate --profiles-dir .
+	$(BIN)/dbt docs serve --profiles-dir . --host 127.0.0.1 --port 8080
+
+bench: $(STAMP) ## Benchmark sandbox -> sync -> build (CUSTOMERS=10000; 100000, 1000000 on request)
+	$(BIN)/python benchmarks/bench.py --customers $(CUSTOMERS)
+
+clean: ## Remove the local warehouse, dbt target and logs (keeps .venv)
+	rm -rf data target logs

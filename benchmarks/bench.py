@@ -1,0 +1,111 @@
+"""Benchmark: sandbox -> gtm sync -> gtm build at a chosen size, into a fresh DuckDB (or PostgreSQL).
+
+Prints requests made and the minimum possible, seconds, rows per second and peak memory of each step.
+Figures, not assertions: compare runs on the same machine. Usage:
+    python benchmarks/bench.py --customers 10000 [--warehouse postgres] [--keep]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import platform
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+TOKEN = "bench-token"
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def peak_mib_of(command: list[str], env: dict[str, str], cwd: Path) -> tuple[float, float, str]:
+    """Like run_measured, with the peak memory read from the kernel's accounting of the child."""
+    started = time.perf_counter()
+    process = subprocess.Popen(command, env=env, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    out_chunks = process.stdout.read() if process.stdout else ""
+    err_chunks = process.stderr.read() if process.stderr else ""
+    _, status, usage = os.wait4(process.pid, 0)
+    seconds = time.perf_counter() - started
+    if os.waitstatus_to_exitcode(status) != 0:
+        sys.exit(f"{' '.join(command[-2:])} failed:\n{out_chunks[-3000:]}\n{err_chunks[-3000:]}")
+    return seconds, usage.ru_maxrss / 1024, err_chunks
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--customers", type=int, default=10_000)
+    parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument("--warehouse", choices=("duckdb", "postgres"), default="duckdb")
+    parser.add_argument("--keep", action="store_true", help="keep the benchmark warehouse folder")
+    args = parser.parse_args()
+
+    project = Path(__file__).resolve().parent.parent
+    workdir = Path(tempfile.mkdtemp(prefix="gtm-bench-"))
+    port = free_port()
+    gtm = [sys.executable, "-m", "gtm.cli"]
+    sandbox = subprocess.Popen(
+        [*gtm, "sandbox", "serve", "--port", str(port), "--customers", str(args.customers), "--seed", str(args.seed),
+         "--token", TOKEN],
+        cwd=project, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        assert sandbox.stdout is not None
+        sandbox.stdout.readline()  # the sandbox prints its base URLs once it listens
+        env = {
+            **os.environ,
+            "GTM_WAREHOUSE": args.warehouse,
+            "GTM_DUCKDB_PATH": str(workdir / "bench.duckdb"),
+            "GTM_PIPELINES_DIR": str(workdir / "pipelines"),
+            "DBT_TARGET_PATH": str(workdir / "target"),
+            "DBT_LOG_PATH": str(workdir / "logs"),
+            "SOURCES__INTERCOM__BASE_URL": f"{base}/intercom",
+            "SOURCES__INTERCOM__ACCESS_TOKEN": TOKEN,
+        }
+        if args.warehouse == "postgres":
+            database = f"gtm_bench_{os.getpid()}"
+            subprocess.run(["psql", "-h", "127.0.0.1", "-U", "postgres", "-qc", f"create database {database}"], check=True)
+            env["DATABASE_URL"] = f"postgresql://postgres@127.0.0.1:5432/{database}"
+        sync_s, sync_mib, _ = peak_mib_of([*gtm, "sync"], env, workdir)
+        with urllib.request.urlopen(f"{base}/_sandbox/stats") as response:
+            stats = json.load(response)
+        contacts = stats["records"]["intercom_contacts_returned"]
+        conversations = stats["records"]["intercom_conversations_returned"]
+        minimum = max(1, math.ceil(contacts / 150)) + max(1, math.ceil(conversations / 150))
+        build_s, build_mib, _ = peak_mib_of([*gtm, "build"], env, workdir)
+        rows = contacts + conversations
+        lines = [
+            f"machine            {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}",
+            f"warehouse          {args.warehouse}",
+            f"customers          {args.customers:,} (seed {args.seed})",
+            f"records fetched    {contacts:,} contacts, {conversations:,} conversations",
+            f"requests           {stats['total']:,} made, {minimum:,} minimum possible",
+            f"sync               {sync_s:,.1f} s, {rows / sync_s:,.0f} records/s, peak {sync_mib:,.0f} MiB",
+            f"build              {build_s:,.1f} s, {rows / build_s:,.0f} records/s, peak {build_mib:,.0f} MiB",
+            f"total              {sync_s + build_s:,.1f} s",
+        ]
+        print("\n".join(lines))
+        if args.warehouse == "postgres":
+            subprocess.run(["psql", "-h", "127.0.0.1", "-U", "postgres", "-qc", f"drop database {database} with (force)"],
+                           check=False)
+    finally:
+        sandbox.terminate()
+        sandbox.wait()
+        if not args.keep:
+            shutil.rmtree(workdir, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,20 @@
+{#- The as-of date T of every metric, as a SQL date literal. var `as_of` (YYYY-MM-DD), else env GTM_AS_OF,
+    else today in UTC. This is the only place that reads the clock. -#}
+{% macro as_of_date_string() -%}
+    {%- set configured = var('as_of', none) or env_var('GTM_AS_OF', '') -%}
+    {%- if configured -%}
+        {%- set parsed = modules.datetime.datetime.strptime(configured | string | trim, '%Y-%m-%d') -%}
+        {{- parsed.strftime('%Y-%m-%d') -}}
+    {%- else -%}
+        {{- modules.datetime.datetime.now(modules.datetime.timezone.utc).strftime('%Y-%m-%d') -}}
+    {%- endif -%}
+{%- endmacro %}
+
+{% macro as_of_date() -%}
+    cast('{{ as_of_date_string() }}' as date)
+{%- endmacro %}
+
+{#- T as a timestamp: 00:00 UTC of the as-of date. -#}
+{% macro as_of_timestamp() -%}
+    cast('{{ as_of_date_string() }} 00:00:00' as {{ dbt.type_timestamp() }})
+{%- endmacro %}

@@ -1,0 +1,221 @@
+-- Health score, health status, churn risk and data-quality score per customer (metrics.md; doc block
+-- `health_score`). Every sub-score, applied weight, weighted contribution and penalty is a column.
+
+{%- set weights = {
+    'activity_recency': var('health_weight_activity_recency'),
+    'support_sentiment': var('health_weight_support_sentiment'),
+    'payment_health': var('health_weight_payment_health'),
+    'engagement': var('health_weight_engagement'),
+    'tenure': var('health_weight_tenure'),
+    'mrr_weighting': var('health_weight_mrr_weighting'),
+} %}
+{%- set total_weight = weights.values() | sum %}
+
+with
+
+customers as (
+
+    select * from {{ ref('int_customers_unified') }}
+
+),
+
+inputs as (
+
+    select
+        *,
+        {{ dbt.datediff('signup_date', as_of_date(), 'day') }} as tenure_days,
+        (days_since_seen is null or days_since_seen > {{ var('inactive_days') }}) as is_inactive
+
+    from customers
+
+),
+
+sub_scores as (
+
+    select
+        *,
+        {{ bucket_score(
+            'days_since_seen', var('activity_recency_buckets'), '<=', var('activity_recency_floor_score')
+        ) }} as activity_recency_raw,
+        case
+            when csat_score is not null then (csat_score - 1) * 100 / 4
+        end as support_sentiment_raw,
+        case
+            when not coalesce(has_stripe_data, false) then null
+            when subscription_status = 'active' and is_delinquent
+                then {{ var('payment_health_delinquent_score') }}
+            {%- for status, score in var('payment_health_scores').items() %}
+            when subscription_status = '{{ status }}' then {{ score }}
+            {%- endfor %}
+        end as payment_health_raw,
+        case
+            when logins_30d is not null
+                then {{ bucket_score('logins_30d', var('engagement_buckets'), '>=') }}
+        end as engagement_raw,
+        case
+            when tenure_days is not null
+                then {{ bucket_score('tenure_days', var('tenure_buckets'), '<', var('tenure_max_score')) }}
+        end as tenure_raw,
+        case
+            when mrr > 0 then {{ bucket_score('mrr', var('mrr_weighting_buckets'), '>=') }}
+        end as mrr_weighting_raw
+
+    from inputs
+
+),
+
+weighted as (
+
+    select
+        *,
+        (
+            {%- for component, weight in weights.items() %}
+            case when {{ component }}_raw is not null then {{ weight }} else 0 end
+            {%- if not loop.last %} +{% endif %}
+            {%- endfor %}
+        ) as present_weight,
+        (
+            {%- for component, weight in weights.items() %}
+            coalesce({{ weight }} * {{ component }}_raw, 0)
+            {%- if not loop.last %} +{% endif %}
+            {%- endfor %}
+        ) as weighted_sum,
+        case when mentioned_cancel then {{ var('penalty_cancel_mention') }} else 0 end as penalty_cancel_mention,
+        case when is_delinquent then {{ var('penalty_delinquent') }} else 0 end as penalty_delinquent,
+        case when is_inactive then {{ var('penalty_inactive') }} else 0 end as penalty_inactive,
+        case
+            when has_open_priority_ticket then {{ var('penalty_open_priority_ticket') }} else 0
+        end as penalty_open_priority_ticket
+
+    from sub_scores
+
+),
+
+based as (
+
+    select
+        *,
+        cast(weighted_sum as decimal(38, 10)) / nullif(present_weight, 0) as health_base_unrounded,
+        penalty_cancel_mention + penalty_delinquent + penalty_inactive + penalty_open_priority_ticket
+            as penalty_total
+
+    from weighted
+
+),
+
+scored as (
+
+    select
+        *,
+        cast(
+            {{ round_half_up('greatest(0, least(100, health_base_unrounded - penalty_total))', 0) }} as integer
+        ) as health_score
+
+    from based
+
+),
+
+risked as (
+
+    select
+        *,
+        {{ var('churn_intercept') }}
+        + {{ var('churn_coef_health_gap') }} * (100 - health_score)
+        + {{ var('churn_coef_mentioned_cancel') }} * case when mentioned_cancel then 1 else 0 end
+        + {{ var('churn_coef_delinquent') }} * case when is_delinquent then 1 else 0 end
+        + {{ var('churn_coef_inactive') }} * case when is_inactive then 1 else 0 end
+            as churn_z
+
+    from scored
+
+),
+
+final as (
+
+    select
+        email_key,
+        email,
+        name,
+        intercom_contact_id,
+        stripe_customer_id,
+        location_country,
+        location_city,
+        signup_date,
+        has_stripe_data,
+        mrr_unrounded,
+        mrr,
+        arr,
+        ltv,
+        plan_name,
+        plan_price,
+        subscription_status,
+        subscription_count,
+        is_delinquent,
+        has_foreign_currency,
+        last_payment_amount,
+        last_payment_date,
+        last_seen_at,
+        days_since_seen,
+        logins_7d,
+        logins_30d,
+        intercom_convos_total,
+        intercom_convos_30d,
+        open_tickets,
+        has_open_priority_ticket,
+        mentioned_cancel,
+        csat_score,
+        last_intercom_sync,
+        tenure_days,
+        is_inactive,
+        {%- for component, weight in weights.items() %}
+        cast({{ component }}_raw as decimal(5, 2)) as {{ component }}_score,
+        case when {{ component }}_raw is not null then {{ weight }} else 0 end as {{ component }}_weight_applied,
+        cast(
+            {{ round_half_up(
+                'case when ' ~ component ~ '_raw is not null then cast(' ~ weight ~ ' * ' ~ component
+                ~ '_raw as decimal(38, 10)) / present_weight else 0 end', 2
+            ) }} as decimal(5, 2)
+        ) as {{ component }}_contribution,
+        {%- endfor %}
+        cast({{ round_half_up('health_base_unrounded', 2) }} as decimal(5, 2)) as health_base,
+        cast({{ round_half_up('1.0 * present_weight / ' ~ total_weight, 2) }} as decimal(5, 2)) as health_coverage,
+        penalty_cancel_mention,
+        penalty_delinquent,
+        penalty_inactive,
+        penalty_open_priority_ticket,
+        penalty_total,
+        health_score,
+        case
+            when health_score >= {{ var('health_status_healthy_min') }} then 'healthy'
+            when health_score >= {{ var('health_status_at_risk_min') }} then 'at_risk'
+            when health_score >= {{ var('health_status_high_risk_min') }} then 'high_risk'
+            else 'critical'
+        end as health_status,
+        cast({{ round_half_up('100 / (1 + exp(-1 * churn_z))', 0) }} as integer) as churn_risk,
+        cast(
+            case when stripe_customer_id is not null then {{ var('dq_points_stripe_id') }} else 0 end
+            + case when subscription_count > 0 then {{ var('dq_points_mrr_subscription') }} else 0 end
+            + case when ltv > 0 then {{ var('dq_points_ltv') }} else 0 end
+            + case
+                when days_since_seen <= {{ var('dq_recent_activity_days') }}
+                    then {{ var('dq_points_recent_activity') }}
+                else 0
+            end
+            + case
+                when nullif(trim(location_country), '') is not null or nullif(trim(location_city), '') is not null
+                    then {{ var('dq_points_location') }}
+                else 0
+            end
+            + case when intercom_convos_total > 0 then {{ var('dq_points_conversation') }} else 0 end
+            + case when csat_score is not null then {{ var('dq_points_csat') }} else 0 end
+            as integer
+        ) as data_quality_score,
+        match_confidence,
+        source_count,
+        as_of_date
+
+    from risked
+
+)
+
+select * from final

@@ -1,0 +1,161 @@
+-- The unified customer record: one row per email_key for the as-of date T, with the fields of seed 003's
+-- mapping, every health component, penalty, churn risk, data quality, and the risk signals (trend signals
+-- compare with earlier snapshots in customer_health_history).
+
+{%- set components = ['activity_recency', 'support_sentiment', 'payment_health', 'engagement', 'tenure', 'mrr_weighting'] %}
+
+with
+
+customers as (
+
+    select * from {{ ref('int_customers_health_scored') }}
+
+),
+
+history as (
+
+    select * from {{ ref('customer_health_history') }}
+    where as_of_date < {{ as_of_date() }}
+
+),
+
+previous_snapshots as (
+
+    select
+        email_key,
+        as_of_date as previous_as_of_date,
+        mrr as previous_mrr,
+        row_number() over (partition by email_key order by as_of_date desc) as snapshot_rank
+
+    from history
+
+),
+
+recent_health as (
+
+    select
+        email_key,
+        max(health_score) as health_score_7d_max
+
+    from history
+    where as_of_date >= {{ dbt.dateadd('day', -1 * var('health_drop_days'), as_of_date()) }}
+    group by email_key
+
+),
+
+trended as (
+
+    select
+        customers.*,
+        previous_snapshots.previous_as_of_date,
+        previous_snapshots.previous_mrr,
+        case
+            when previous_snapshots.previous_mrr > 0
+                then {{ round_half_up(
+                    '(coalesce(customers.mrr, 0) - previous_snapshots.previous_mrr) * 100.0'
+                    ~ ' / previous_snapshots.previous_mrr', 2
+                ) }}
+        end as mrr_change_pct,
+        recent_health.health_score_7d_max
+
+    from customers
+    left join previous_snapshots
+        on
+            customers.email_key = previous_snapshots.email_key
+            and previous_snapshots.snapshot_rank = 1
+    left join recent_health
+        on customers.email_key = recent_health.email_key
+
+),
+
+signals as (
+
+    {%- for signal, condition in risk_signal_conditions().items() %}
+    select
+        email_key,
+        '{{ signal }}' as signal
+    from trended
+    where {{ condition }}
+    {%- if not loop.last %}
+    union all
+    {%- endif %}
+    {%- endfor %}
+
+),
+
+signal_lists as (
+
+    select
+        email_key,
+        {{ dbt.listagg('signal', "','", 'order by signal') }} as risk_signals
+
+    from signals
+    group by email_key
+
+),
+
+final as (
+
+    select
+        cast(trended.as_of_date as date) as as_of_date,
+        cast(trended.email_key as varchar) as email_key,
+        cast(trended.email as varchar) as email,
+        cast(trended.name as varchar) as name,
+        cast(trended.intercom_contact_id as varchar) as intercom_contact_id,
+        cast(trended.stripe_customer_id as varchar) as stripe_customer_id,
+        cast(trended.location_country as varchar) as location_country,
+        cast(trended.location_city as varchar) as location_city,
+        cast(trended.signup_date as date) as signup_date,
+        cast(trended.mrr as decimal(18, 2)) as mrr,
+        cast(trended.arr as decimal(18, 2)) as arr,
+        cast(trended.ltv as decimal(18, 2)) as ltv,
+        cast(trended.plan_name as varchar) as plan_name,
+        cast(trended.plan_price as decimal(18, 2)) as plan_price,
+        cast(trended.subscription_status as varchar) as subscription_status,
+        cast(trended.subscription_count as integer) as subscription_count,
+        cast(trended.is_delinquent as boolean) as is_delinquent,
+        cast(trended.has_foreign_currency as boolean) as has_foreign_currency,
+        cast(trended.last_payment_amount as decimal(18, 2)) as last_payment_amount,
+        cast(trended.last_payment_date as date) as last_payment_date,
+        cast(trended.previous_as_of_date as date) as previous_as_of_date,
+        cast(trended.previous_mrr as decimal(18, 2)) as previous_mrr,
+        cast(trended.mrr_change_pct as decimal(18, 2)) as mrr_change_pct,
+        cast(trended.last_seen_at as {{ dbt.type_timestamp() }}) as last_seen_at,
+        cast(trended.days_since_seen as integer) as days_since_seen,
+        cast(trended.logins_7d as integer) as logins_7d,
+        cast(trended.logins_30d as integer) as logins_30d,
+        cast(trended.intercom_convos_total as integer) as intercom_convos_total,
+        cast(trended.intercom_convos_30d as integer) as intercom_convos_30d,
+        cast(trended.open_tickets as integer) as open_tickets,
+        cast(trended.has_open_priority_ticket as boolean) as has_open_priority_ticket,
+        cast(trended.mentioned_cancel as boolean) as mentioned_cancel,
+        cast(trended.csat_score as decimal(5, 2)) as csat_score,
+        cast(trended.last_intercom_sync as {{ dbt.type_timestamp() }}) as last_intercom_sync,
+        {%- for component in components %}
+        cast(trended.{{ component }}_score as decimal(5, 2)) as {{ component }}_score,
+        cast(trended.{{ component }}_weight_applied as integer) as {{ component }}_weight_applied,
+        cast(trended.{{ component }}_contribution as decimal(5, 2)) as {{ component }}_contribution,
+        {%- endfor %}
+        cast(trended.health_base as decimal(5, 2)) as health_base,
+        cast(trended.health_coverage as decimal(5, 2)) as health_coverage,
+        cast(trended.penalty_cancel_mention as integer) as penalty_cancel_mention,
+        cast(trended.penalty_delinquent as integer) as penalty_delinquent,
+        cast(trended.penalty_inactive as integer) as penalty_inactive,
+        cast(trended.penalty_open_priority_ticket as integer) as penalty_open_priority_ticket,
+        cast(trended.penalty_total as integer) as penalty_total,
+        cast(trended.health_score as integer) as health_score,
+        cast(trended.health_score_7d_max as integer) as health_score_7d_max,
+        cast(trended.health_status as varchar) as health_status,
+        cast(trended.churn_risk as integer) as churn_risk,
+        cast(coalesce(signal_lists.risk_signals, '') as varchar) as risk_signals,
+        cast(trended.data_quality_score as integer) as data_quality_score,
+        cast(trended.match_confidence as varchar) as match_confidence,
+        cast(trended.source_count as integer) as source_count
+
+    from trended
+    left join signal_lists
+        on trended.email_key = signal_lists.email_key
+
+)
+
+select * from final

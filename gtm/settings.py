@@ -1,0 +1,99 @@
+"""Configuration from the environment (then .env), with the defaults of docs/configuration.md."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+from dataclasses import dataclass
+from datetime import date, datetime, timezone
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from gtm.errors import GtmError
+
+PROJECT_DIR = Path(__file__).resolve().parent.parent
+WAREHOUSES = ("duckdb", "postgres")
+
+
+def load_dotenv(path: Path) -> None:
+    """Read KEY=VALUE lines of a git-ignored .env into the environment; the environment wins."""
+    if not path.is_file():
+        return
+    for line in path.read_text().splitlines():
+        match = re.match(r"^\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)\s*=\s*(.*?)\s*$", line)
+        if not match or line.lstrip().startswith("#"):
+            continue
+        key, value = match.groups()
+        if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
+            value = value[1:-1]
+        os.environ.setdefault(key, value)
+
+
+@dataclass(frozen=True)
+class Settings:
+    warehouse: str
+    duckdb_path: Path
+    database_url: str | None
+    as_of: date
+    project_dir: Path
+
+    @classmethod
+    def from_env(cls, project_dir: Path = PROJECT_DIR) -> Settings:
+        load_dotenv(Path.cwd() / ".env")
+        warehouse = os.environ.get("GTM_WAREHOUSE", "duckdb").strip().lower() or "duckdb"
+        if warehouse not in WAREHOUSES:
+            raise GtmError(f"GTM_WAREHOUSE={warehouse!r} is not supported; use duckdb or postgres")
+        database_url = os.environ.get("DATABASE_URL") or None
+        if warehouse == "postgres":
+            if not database_url:
+                raise GtmError(
+                    "DATABASE_URL is not set; GTM_WAREHOUSE=postgres needs "
+                    "DATABASE_URL=postgresql://user:password@host:5432/dbname"
+                )
+            if urlsplit(database_url).scheme not in ("postgres", "postgresql"):
+                raise GtmError("DATABASE_URL must start with postgresql:// (got another scheme)")
+        duckdb_path = Path(os.environ.get("GTM_DUCKDB_PATH", "data/gtm.duckdb")).expanduser().absolute()
+        return cls(
+            warehouse=warehouse,
+            duckdb_path=duckdb_path,
+            database_url=database_url,
+            as_of=parse_as_of(os.environ.get("GTM_AS_OF")),
+            project_dir=project_dir,
+        )
+
+    @property
+    def pipelines_dir(self) -> Path:
+        """Where dlt keeps pipeline state and pending loads: one folder per warehouse, so the incremental
+        cursors of one warehouse never leak into another."""
+        override = os.environ.get("GTM_PIPELINES_DIR")
+        if override:
+            return Path(override).absolute()
+        if self.warehouse == "duckdb":
+            return self.duckdb_path.parent / f".{self.duckdb_path.name}.pipelines"
+        parts = urlsplit(self.database_url or "")
+        identity = f"{parts.hostname}:{parts.port or 5432}{parts.path}"
+        return Path("data").absolute() / "pipelines" / f"postgres-{hashlib.sha1(identity.encode()).hexdigest()[:10]}"
+
+    def dbt_env(self) -> dict[str, str]:
+        """Environment for a dbt subprocess: the warehouse settings and no telemetry."""
+        env = dict(os.environ)
+        env.update(
+            GTM_WAREHOUSE=self.warehouse,
+            GTM_DUCKDB_PATH=str(self.duckdb_path),
+            DO_NOT_TRACK="1",
+            DBT_SEND_ANONYMOUS_USAGE_STATS="false",
+        )
+        if self.database_url:
+            env["DATABASE_URL"] = self.database_url
+        return env
+
+
+def parse_as_of(value: str | None) -> date:
+    """GTM_AS_OF / --as-of as a date; today in UTC when empty."""
+    if not value:
+        return datetime.now(timezone.utc).date()
+    try:
+        return date.fromisoformat(value.strip())
+    except ValueError:
+        raise GtmError(f"as-of date {value!r} is not a date like 2026-01-31") from None

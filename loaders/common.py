@@ -1,0 +1,123 @@
+"""Pieces every loader shares: an HTTP session that retries politely, and record quarantine."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from collections.abc import Callable, Mapping
+from datetime import datetime, timezone
+from typing import Any
+
+import dlt
+import requests
+from requests.adapters import HTTPAdapter
+
+RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
+
+QUARANTINE_TABLE = "quarantine"
+QUARANTINE_HINTS = dlt.mark.make_hints(
+    table_name=QUARANTINE_TABLE,
+    primary_key="quarantine_id",
+    write_disposition="merge",
+    columns={
+        "quarantine_id": {"data_type": "text", "nullable": False},
+        "source": {"data_type": "text"},
+        "entity": {"data_type": "text"},
+        "record_id": {"data_type": "text"},
+        "reason": {"data_type": "text"},
+        "raw_record": {"data_type": "text"},
+        "quarantined_at": {"data_type": "timestamp"},
+    },
+)
+
+
+def retry_delay(response: requests.Response | None, attempt: int, backoff: float, max_delay: float) -> float:
+    """Seconds to wait before retrying: the server's word first (Retry-After, then X-RateLimit-Reset as an
+    epoch second, as Intercom and HubSpot send it), else exponential backoff."""
+    if response is not None:
+        retry_after = response.headers.get("Retry-After")
+        if retry_after and retry_after.strip().isdigit():
+            return min(float(retry_after), max_delay)
+        reset = response.headers.get("X-RateLimit-Reset")
+        if reset and reset.strip().isdigit():
+            return min(max(float(reset) - time.time(), 0.0) + 0.05, max_delay)
+    return min(backoff * (2**attempt), max_delay)
+
+
+class RetryingSession(requests.Session):
+    """A requests session that retries 429/5xx answers and dropped connections with backoff, honouring
+    Retry-After and X-RateLimit-Reset, and pauses when the server says the rate-limit budget is spent.
+
+    The attempt count and the requests made are kept so a sync can report what it cost."""
+
+    def __init__(
+        self,
+        max_attempts: int = 5,
+        backoff: float = 0.5,
+        max_delay: float = 60.0,
+        timeout: float = 60.0,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        super().__init__()
+        self.max_attempts = max_attempts
+        self.backoff = backoff
+        self.max_delay = max_delay
+        self.timeout = timeout
+        self.requests_made = 0
+        self._sleep = sleep
+        adapter = HTTPAdapter(pool_maxsize=8)
+        self.mount("http://", adapter)
+        self.mount("https://", adapter)
+
+    def send(self, request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:  # type: ignore[override]
+        kwargs.setdefault("timeout", self.timeout)
+        for attempt in range(self.max_attempts):
+            last = attempt == self.max_attempts - 1
+            self.requests_made += 1
+            try:
+                response = super().send(request, **kwargs)
+            except (requests.ConnectionError, requests.Timeout):
+                if last:
+                    raise
+                self._sleep(retry_delay(None, attempt, self.backoff, self.max_delay))
+                continue
+            if response.status_code in RETRY_STATUSES and not last:
+                self._sleep(retry_delay(response, attempt, self.backoff, self.max_delay))
+                continue
+            if response.ok and response.headers.get("X-RateLimit-Remaining", "").strip() == "0":
+                self._sleep(retry_delay(response, attempt, self.backoff, self.max_delay))
+            return response
+        raise AssertionError("unreachable")  # pragma: no cover
+
+
+def quarantine_row(source: str, entity: str, record: Any, reason: str) -> Any:
+    """A quarantine record for ``record`` (kept whole as JSON), routed to the ``quarantine`` table.
+
+    Its key is a hash of what was rejected, so re-running a sync merges instead of appending."""
+    raw = json.dumps(record, sort_keys=True, default=str)
+    record_id = record.get("id") if isinstance(record, Mapping) else None
+    digest = hashlib.sha256(f"{source}|{entity}|{raw}|{reason}".encode()).hexdigest()[:32]
+    row = {
+        "quarantine_id": digest,
+        "source": source,
+        "entity": entity,
+        "record_id": None if record_id is None else str(record_id),
+        "reason": reason,
+        "raw_record": raw,
+        "quarantined_at": datetime.now(timezone.utc),
+    }
+    return dlt.mark.with_hints(row, QUARANTINE_HINTS, create_table_variant=True)
+
+
+def timestamp_problem(record: Mapping[str, Any], fields: tuple[str, ...], required: tuple[str, ...]) -> str | None:
+    """Why the Unix-second timestamps of ``record`` are unusable, or None when they are fine."""
+    for field in fields:
+        value = record.get(field)
+        if value is None:
+            if field in required:
+                return f"{field} is missing"
+            continue
+        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+            return f"{field} is not a non-negative integer timestamp: {value!r}"
+    return None
