@@ -19,7 +19,7 @@ from gtm.errors import GtmError, redact
 
 F = TypeVar("F", bound=Callable[..., Any])
 out = Console()
-err = Console(stderr=True)
+err = Console(stderr=True, soft_wrap=True)
 
 # Options shared by several commands, defined once.
 as_of_option = click.option(
@@ -118,8 +118,8 @@ def _print_sync(results: list[Any]) -> None:
                       f"{result.seconds:.1f}s ({tables})")
         elif result.status == "skipped":
             err.print(f"{result.source}: skipped, {result.error}")
-        else:
-            err.print(f"[red]{result.source}: failed[/] {result.error}")
+        elif sum(r.status == "failed" for r in results) > 1:
+            err.print(f"[red]{result.error}[/]")
 
 
 def do_sync(config: Any, sources: tuple[str, ...], full: bool) -> None:
@@ -128,9 +128,10 @@ def do_sync(config: Any, sources: tuple[str, ...], full: bool) -> None:
     results = run_sync(config, sources, full=full, progress=True)
     _print_sync(results)
     failed = [r for r in results if r.status == "failed"]
+    if len(failed) == 1:
+        raise GtmError(failed[0].error or f"{failed[0].source}: sync failed")
     if failed:
-        names = ", ".join(r.source for r in failed)
-        raise GtmError(f"sync failed for {names}: {failed[0].error}")
+        raise GtmError(f"sync failed for {', '.join(r.source for r in failed)} (see above)")
     if not any(r.status == "success" for r in results):
         raise GtmError("no source is configured: set SOURCES__INTERCOM__ACCESS_TOKEN (see .env.example)")
 

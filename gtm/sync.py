@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import os
+import logging
 import sys
+import threading
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -21,6 +23,9 @@ from loaders import SOURCES
 from loaders.common import RetryingSession
 
 os.environ.setdefault("DLT_PROJECT_DIR", str(PROJECT_DIR))
+# dlt's schema warnings (columns with no data yet) are for loader authors, not for people running syncs.
+os.environ.setdefault("RUNTIME__LOG_LEVEL", "ERROR")
+logging.getLogger("dlt").setLevel(logging.ERROR)
 
 SYNC_LOG_DDL = """
 create table if not exists ops.sync_log (
@@ -72,16 +77,38 @@ def destination(settings: Settings) -> Any:
     return dlt.destinations.postgres(settings.database_url)
 
 
-def pipeline_for(name: str, settings: Settings, progress: bool = False) -> dlt.Pipeline:
+def pipeline_for(name: str, settings: Settings) -> dlt.Pipeline:
     return dlt.pipeline(
         pipeline_name=f"gtm_{name}",
         destination=destination(settings),
         dataset_name=f"raw_{name}",
         pipelines_dir=str(settings.pipelines_dir),
-        progress=dlt.progress.log(log_period=10.0, logger=sys.stderr, dump_system_stats=False)
-        if progress
-        else dlt.progress._NULL_COLLECTOR,
     )
+
+
+class Progress:
+    """Every ``period`` seconds while a source syncs, one line on stderr with the requests made so far."""
+
+    def __init__(self, name: str, session: RetryingSession, period: float | None = 10.0) -> None:
+        self.name, self.session, self.period = name, session, period
+        self.started = time.monotonic()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.period or 0):
+            elapsed = time.monotonic() - self.started
+            print(f"{self.name}: {self.session.requests_made:,} requests, {elapsed:,.0f}s ...", file=sys.stderr)
+
+    def __enter__(self) -> Progress:
+        if self.period is not None:
+            self._thread.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self._stop.set()
+        if self._thread.is_alive():
+            self._thread.join()
 
 
 def describe_failure(name: str, exc: BaseException, session: RetryingSession) -> str:
@@ -120,8 +147,9 @@ def sync_source(name: str, settings: Settings, full: bool = False, progress: boo
     session = RetryingSession()
     try:
         source = SOURCES[name].load()(session=session)
-        pipeline = pipeline_for(name, settings, progress)
-        pipeline.run(source, refresh="drop_sources" if full else None)
+        pipeline = pipeline_for(name, settings)
+        with Progress(name, session, period=10.0 if progress else None):
+            pipeline.run(source, refresh="drop_sources" if full else None)
     except Exception as exc:  # noqa: BLE001 - every failure becomes a one-line report
         return SourceResult(
             name,

@@ -622,6 +622,9 @@ class Company:
         created, updated = self._generated_times(index)
         never_seen = kind == "never_seen" or (kind is None and rng.random() < (0.07 if is_user else 0.4))
         last_seen: int | None = None if never_seen else max(created, updated - rng.randint(0, 2 * DAY))
+        if last_seen is not None and is_user and rng.random() < 0.6:
+            # most users of a live product were around in the last days or weeks
+            last_seen = max(created, self.latest_ts - int(rng.expovariate(1 / (6 * DAY))))
         if kind == "malformed_last_seen_at":
             last_seen = -1
 
@@ -703,7 +706,7 @@ class Company:
         }[cadence]
         eur = (kind == "currency_eur" and primary) or (kind is None and rng.random() < 0.03)
         currency = "eur" if eur else "usd"
-        quantity = rng.randint(2, 40) if tier in ("Business", "Enterprise") else 1
+        quantity = rng.randint(2, 6) if tier in ("Business", "Enterprise") else 1
         if kind is None and quantity == 1 and rng.random() < 0.1:
             quantity = rng.randint(2, 5)
         if kind == "seats" and primary:

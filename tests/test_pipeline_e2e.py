@@ -139,7 +139,7 @@ def test_seed_003_cases(pipeline: tuple[Warehouse, Sandbox]) -> None:
     warehouse, _ = pipeline
     rows = customers(warehouse)
     new = rows["new.customer@example.com"]  # 1. new contact with Stripe data; email matched lower-cased
-    assert (as_decimal(new["mrr"]), as_decimal(new["arr"]), as_decimal(new["ltv"])) == (Decimal("299.00"), Decimal("3588.00"), Decimal("497.00"))
+    assert (as_decimal(new["mrr"]), as_decimal(new["arr"]), as_decimal(new["ltv"])) == (Decimal("299.00"), Decimal("3588.00"), Decimal("499.00"))
     assert new["email"] == "New.Customer@Example.com" and new["stripe_customer_id"] == "cus_seed_new"
     multi = rows["multi@example.com"]  # 3. multiple subscriptions: 299 + 3 x 49, the trial is not MRR
     assert as_decimal(multi["mrr"]) == Decimal("446.00") and multi["subscription_count"] == 2

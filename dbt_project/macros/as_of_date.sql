@@ -6,7 +6,7 @@
         {%- set parsed = modules.datetime.datetime.strptime(configured | string | trim, '%Y-%m-%d') -%}
         {{- parsed.strftime('%Y-%m-%d') -}}
     {%- else -%}
-        {{- modules.datetime.datetime.now(modules.datetime.timezone.utc).strftime('%Y-%m-%d') -}}
+        {{- modules.datetime.datetime.now(modules.pytz.utc).strftime('%Y-%m-%d') -}}
     {%- endif -%}
 {%- endmacro %}
 

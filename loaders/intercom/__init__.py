@@ -7,7 +7,7 @@ Both resources page through Intercom's search endpoints 150 records at a time an
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import dlt
@@ -86,7 +86,7 @@ def intercom_source(
         ),
     ) -> Iterator[Any]:
         for page in _search(client, "/contacts/search", "data", updated_at.last_value, per_page):
-            yield [_checked("contacts", contact, contact_problem(contact)) for contact in page]
+            yield from _split("contacts", page, contact_problem)
 
     @dlt.resource(
         name="conversations",
@@ -101,7 +101,7 @@ def intercom_source(
         ),
     ) -> Iterator[Any]:
         for page in _search(client, "/conversations/search", "conversations", updated_at.last_value, per_page):
-            yield [_checked("conversations", item, conversation_problem(item)) for item in page]
+            yield from _split("conversations", page, conversation_problem)
 
     @dlt.transformer(
         data_from=conversations,
@@ -125,5 +125,15 @@ def intercom_source(
     return resources
 
 
-def _checked(entity: str, record: Any, problem: str | None) -> Any:
-    return record if problem is None else quarantine_row(SOURCE, entity, record, problem)
+def _split(entity: str, page: list[Any], problem_of: Callable[[Any], str | None]) -> Iterator[Any]:
+    """The page's well-formed records as one batch, then each malformed one as a quarantine row."""
+    good, bad = [], []
+    for record in page:
+        problem = problem_of(record)
+        if problem is None:
+            good.append(record)
+        else:
+            bad.append(quarantine_row(SOURCE, entity, record, problem))
+    if good:
+        yield good
+    yield from bad

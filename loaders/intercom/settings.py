@@ -16,7 +16,7 @@ STRIPE_LISTS = ("Stripe Subscriptions", "Stripe Payments")
 
 
 def _cols(**types: str) -> dict[str, dict[str, Any]]:
-    return {name: {"data_type": data_type} for name, data_type in types.items()}
+    return {name: {"name": name, "data_type": data_type} for name, data_type in types.items()}
 
 
 # Every column staging reads: a field that is null in every record would otherwise make no column at all.

@@ -25,7 +25,7 @@ top_signals as (
         detail as top_signal_detail,
         recommended_action,
         action_owner,
-        row_number() over (partition by email_key order by severity_rank desc, signal) as signal_rank
+        row_number() over (partition by email_key order by severity_rank desc, signal asc) as signal_rank
 
     from signals
 
@@ -36,7 +36,7 @@ final as (
     select
         cast(
             row_number() over (
-                order by coalesce(customers.mrr, 0) desc, customers.churn_risk desc, customers.email_key
+                order by coalesce(customers.mrr, 0) desc, customers.churn_risk desc, customers.email_key asc
             ) as integer
         ) as risk_rank,
         cast(customers.email_key as varchar) as email_key,

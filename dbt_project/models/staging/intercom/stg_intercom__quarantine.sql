@@ -1,6 +1,6 @@
 with
 
-source as (
+quarantine as (
 
     {{ source_or_empty('intercom', 'quarantine', {
         'quarantine_id': 'varchar',
@@ -18,14 +18,14 @@ renamed as (
 
     select
         quarantine_id,
-        source.source as source_name,
+        source as source_name,
         entity,
         record_id,
         reason,
         raw_record,
         {{ to_utc_timestamp('quarantined_at') }} as quarantined_at
 
-    from source
+    from quarantine
 
 )
 
