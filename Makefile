@@ -22,6 +22,7 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	@test -f profiles.yml || cp profiles.example.yml profiles.yml
+	@mkdir -p data
 	@touch $(STAMP)
 
 install: $(STAMP) ## Create .venv and install the project (runs only when pyproject.toml changed)

@@ -33,7 +33,9 @@ def free_port() -> int:
 def peak_mib_of(command: list[str], env: dict[str, str], cwd: Path) -> tuple[float, float, str]:
     """Like run_measured, with the peak memory read from the kernel's accounting of the child."""
     started = time.perf_counter()
-    process = subprocess.Popen(command, env=env, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    process = subprocess.Popen(
+        command, env=env, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
     out_chunks = process.stdout.read() if process.stdout else ""
     err_chunks = process.stderr.read() if process.stderr else ""
     _, status, usage = os.wait4(process.pid, 0)
@@ -44,7 +46,9 @@ def peak_mib_of(command: list[str], env: dict[str, str], cwd: Path) -> tuple[flo
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--customers", type=int, default=10_000)
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--warehouse", choices=("duckdb", "postgres"), default="duckdb")
@@ -56,9 +60,23 @@ def main() -> None:
     port = free_port()
     gtm = [sys.executable, "-m", "gtm.cli"]
     sandbox = subprocess.Popen(
-        [*gtm, "sandbox", "serve", "--port", str(port), "--customers", str(args.customers), "--seed", str(args.seed),
-         "--token", TOKEN],
-        cwd=project, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+        [
+            *gtm,
+            "sandbox",
+            "serve",
+            "--port",
+            str(port),
+            "--customers",
+            str(args.customers),
+            "--seed",
+            str(args.seed),
+            "--token",
+            TOKEN,
+        ],
+        cwd=project,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
     )
     base = f"http://127.0.0.1:{port}"
     try:
@@ -76,7 +94,10 @@ def main() -> None:
         }
         if args.warehouse == "postgres":
             database = f"gtm_bench_{os.getpid()}"
-            subprocess.run(["psql", "-h", "127.0.0.1", "-U", "postgres", "-qc", f"create database {database}"], check=True)
+            subprocess.run(
+                ["psql", "-h", "127.0.0.1", "-U", "postgres", "-qc", f"create database {database}"],
+                check=True,
+            )
             env["DATABASE_URL"] = f"postgresql://postgres@127.0.0.1:5432/{database}"
         sync_s, sync_mib, _ = peak_mib_of([*gtm, "sync"], env, workdir)
         with urllib.request.urlopen(f"{base}/_sandbox/stats") as response:
@@ -87,19 +108,31 @@ def main() -> None:
         build_s, build_mib, _ = peak_mib_of([*gtm, "build"], env, workdir)
         rows = contacts + conversations
         lines = [
-            f"machine            {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}",
+            f"machine            {platform.machine()}, {os.cpu_count()} cores, "
+            f"Python {platform.python_version()}",
             f"warehouse          {args.warehouse}",
             f"customers          {args.customers:,} (seed {args.seed})",
             f"records fetched    {contacts:,} contacts, {conversations:,} conversations",
             f"requests           {stats['total']:,} made, {minimum:,} minimum possible",
             f"sync               {sync_s:,.1f} s, {rows / sync_s:,.0f} records/s, peak {sync_mib:,.0f} MiB",
-            f"build              {build_s:,.1f} s, {rows / build_s:,.0f} records/s, peak {build_mib:,.0f} MiB",
+            f"build              {build_s:,.1f} s, {rows / build_s:,.0f} records/s, "
+            f"peak {build_mib:,.0f} MiB",
             f"total              {sync_s + build_s:,.1f} s",
         ]
         print("\n".join(lines))
         if args.warehouse == "postgres":
-            subprocess.run(["psql", "-h", "127.0.0.1", "-U", "postgres", "-qc", f"drop database {database} with (force)"],
-                           check=False)
+            subprocess.run(
+                [
+                    "psql",
+                    "-h",
+                    "127.0.0.1",
+                    "-U",
+                    "postgres",
+                    "-qc",
+                    f"drop database {database} with (force)",
+                ],
+                check=False,
+            )
     finally:
         sandbox.terminate()
         sandbox.wait()

@@ -61,7 +61,12 @@ def run_dbt(
     )
 
 
-def build(settings: Settings, extra_vars: dict[str, Any] | None = None, quiet: bool = False, select: str | None = None) -> None:
+def build(
+    settings: Settings,
+    extra_vars: dict[str, Any] | None = None,
+    quiet: bool = False,
+    select: str | None = None,
+) -> None:
     """``dbt build`` for the as-of date; raises GtmError with one line when anything fails."""
     if settings.warehouse == "duckdb":
         check_writable(settings)
@@ -70,6 +75,10 @@ def build(settings: Settings, extra_vars: dict[str, Any] | None = None, quiet: b
     if result.returncode != 0:
         detail = ""
         if quiet:
-            errors = [line for line in (result.stdout or "").splitlines() if "Failure in" in line or "Error in" in line]
+            errors = [
+                line
+                for line in (result.stdout or "").splitlines()
+                if "Failure in" in line or "Error in" in line
+            ]
             detail = f": {errors[0].strip()}" if errors else ""
         raise GtmError(redact(f"dbt build failed (exit {result.returncode}){detail}; see logs/dbt.log"))

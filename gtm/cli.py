@@ -18,7 +18,7 @@ from gtm import __version__
 from gtm.errors import GtmError, redact
 
 F = TypeVar("F", bound=Callable[..., Any])
-out = Console()
+out = Console(width=None if sys.stdout.isatty() else 160)
 err = Console(stderr=True, soft_wrap=True)
 
 # Options shared by several commands, defined once.
@@ -96,7 +96,10 @@ def show_customer(data: dict[str, Any]) -> None:
             table.add_row(key, "-" if value is None else str(value))
     out.print(table)
     for signal in data["signals"]:
-        out.print(f"[bold]{signal['signal']}[/] ({signal['severity']}): {signal['detail']} -> {signal['recommended_action']}")
+        out.print(
+            f"[bold]{signal['signal']}[/] ({signal['severity']}): {signal['detail']}"
+            f" -> {signal['recommended_action']}"
+        )
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
@@ -113,9 +116,14 @@ def cli() -> None:
 def _print_sync(results: list[Any]) -> None:
     for result in results:
         if result.status == "success":
-            tables = ", ".join(f"{table} {rows:,}" for table, rows in sorted(result.tables.items())) or "nothing new"
-            err.print(f"{result.source}: loaded {result.rows_loaded:,} rows in {result.requests:,} requests, "
-                      f"{result.seconds:.1f}s ({tables})")
+            tables = (
+                ", ".join(f"{table} {rows:,}" for table, rows in sorted(result.tables.items()))
+                or "nothing new"
+            )
+            err.print(
+                f"{result.source}: loaded {result.rows_loaded:,} rows in {result.requests:,} requests, "
+                f"{result.seconds:.1f}s ({tables})"
+            )
         elif result.status == "skipped":
             err.print(f"{result.source}: skipped, {result.error}")
         elif sum(r.status == "failed" for r in results) > 1:
@@ -137,8 +145,12 @@ def do_sync(config: Any, sources: tuple[str, ...], full: bool) -> None:
 
 
 @cli.command()
-@click.option("--source", "sources", multiple=True, metavar="NAME", help="Sync only this source (repeatable).")
-@click.option("--full", is_flag=True, help="Full refresh: drop the source's raw tables and state, load everything.")
+@click.option(
+    "--source", "sources", multiple=True, metavar="NAME", help="Sync only this source (repeatable)."
+)
+@click.option(
+    "--full", is_flag=True, help="Full refresh: drop the source's raw tables and state, load everything."
+)
 def sync(sources: tuple[str, ...], full: bool) -> None:
     """Load the enabled sources into raw_<source> (incremental unless --full)."""
     do_sync(settings(), sources, full)
@@ -232,7 +244,9 @@ def demo(customers: int, seed: int, as_of: str | None) -> None:
     try:
         os.environ["SOURCES__INTERCOM__BASE_URL"] = f"{server.base_url}/intercom"
         os.environ["SOURCES__INTERCOM__ACCESS_TOKEN"] = token
-        err.print(f"Sandbox with {customers:,} customers at {server.base_url}; warehouse {config.duckdb_path}")
+        err.print(
+            f"Sandbox with {customers:,} customers at {server.base_url}; warehouse {config.duckdb_path}"
+        )
         do_sync(config, ("intercom",), full=True)
     finally:
         server.shutdown()
@@ -260,8 +274,14 @@ def sandbox_serve(host: str, port: int, customers: int, seed: int, token: str, a
     """Serve every vendor API under http://HOST:PORT/<vendor> until Ctrl-C."""
     from sandbox.server import serve
 
-    serve(host=host, port=port, customers=customers, seed=seed, token=token,
-          anchor=date.fromisoformat(anchor) if anchor else None)
+    serve(
+        host=host,
+        port=port,
+        customers=customers,
+        seed=seed,
+        token=token,
+        anchor=date.fromisoformat(anchor) if anchor else None,
+    )
 
 
 def main() -> None:
@@ -284,8 +304,11 @@ def main() -> None:
         if os.environ.get("GTM_DEBUG"):
             err.print(redact(traceback.format_exc()), markup=False, highlight=False)
         first = (str(exc).strip().splitlines() or [""])[0]
-        err.print(f"gtm: unexpected error: {type(exc).__name__}: {redact(first)} (GTM_DEBUG=1 shows details)",
-                  markup=False, highlight=False)
+        err.print(
+            f"gtm: unexpected error: {type(exc).__name__}: {redact(first)} (GTM_DEBUG=1 shows details)",
+            markup=False,
+            highlight=False,
+        )
         sys.exit(2)
 
 

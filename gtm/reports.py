@@ -46,7 +46,8 @@ def summary(warehouse: Warehouse) -> dict[str, Any]:
             "total_arr": row["total_arr"],
             "avg_health_score": row["avg_health_score"],
             "health_distribution": {
-                status: {"count": row[f"{status}_customers"], "mrr": row[f"{status}_mrr"]} for status in STATUSES
+                status: {"count": row[f"{status}_customers"], "mrr": row[f"{status}_mrr"]}
+                for status in STATUSES
             },
             "at_risk_count": row["at_risk_count"],
             "critical_count": row["critical_count"],

@@ -73,7 +73,11 @@ class Settings:
             return self.duckdb_path.parent / f".{self.duckdb_path.name}.pipelines"
         parts = urlsplit(self.database_url or "")
         identity = f"{parts.hostname}:{parts.port or 5432}{parts.path}"
-        return Path("data").absolute() / "pipelines" / f"postgres-{hashlib.sha1(identity.encode()).hexdigest()[:10]}"
+        return (
+            Path("data").absolute()
+            / "pipelines"
+            / f"postgres-{hashlib.sha1(identity.encode()).hexdigest()[:10]}"
+        )
 
     def dbt_env(self) -> dict[str, str]:
         """Environment for a dbt subprocess: the warehouse settings and no telemetry."""

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import os
 import logging
+import os
 import sys
 import threading
 import time
@@ -15,6 +15,7 @@ from typing import Any
 import dlt
 import requests
 from dlt.common.configuration.exceptions import ConfigFieldMissingException
+from dlt.destinations.impl.postgres.configuration import PostgresCredentials
 
 from gtm.errors import GtmError, redact
 from gtm.settings import PROJECT_DIR, Settings
@@ -74,7 +75,12 @@ def destination(settings: Settings) -> Any:
     if settings.warehouse == "duckdb":
         settings.duckdb_path.parent.mkdir(parents=True, exist_ok=True)
         return dlt.destinations.duckdb(str(settings.duckdb_path))
-    return dlt.destinations.postgres(settings.database_url)
+    credentials = PostgresCredentials()
+    credentials.parse_native_representation(settings.database_url)
+    if credentials.password is None:
+        credentials.password = ""  # trust/peer auth: dlt otherwise insists on a password
+    credentials.resolve()
+    return dlt.destinations.postgres(credentials=credentials)
 
 
 def pipeline_for(name: str, settings: Settings) -> dlt.Pipeline:
@@ -98,7 +104,9 @@ class Progress:
     def _run(self) -> None:
         while not self._stop.wait(self.period or 0):
             elapsed = time.monotonic() - self.started
-            print(f"{self.name}: {self.session.requests_made:,} requests, {elapsed:,.0f}s ...", file=sys.stderr)
+            print(
+                f"{self.name}: {self.session.requests_made:,} requests, {elapsed:,.0f}s ...", file=sys.stderr
+            )
 
     def __enter__(self) -> Progress:
         if self.period is not None:
@@ -133,7 +141,9 @@ def describe_failure(name: str, exc: BaseException, session: RetryingSession) ->
         if isinstance(cause, requests.ConnectionError | requests.Timeout):
             request = getattr(cause, "request", None)
             where = request.url if request is not None else "the API"
-            return f"{name}: cannot reach {where} after {session.max_attempts} attempts ({type(cause).__name__})"
+            return (
+                f"{name}: cannot reach {where} after {session.max_attempts} attempts ({type(cause).__name__})"
+            )
         if type(cause).__name__ == "IOException" and "lock" in str(cause).lower():
             return str(duckdb_lock_error("the DuckDB warehouse", cause))
     root = causes[-1]
@@ -171,7 +181,9 @@ def sync_source(name: str, settings: Settings, full: bool = False, progress: boo
     )
 
 
-def record_runs(settings: Settings, run_id: str, started_at: datetime, full: bool, results: list[SourceResult]) -> None:
+def record_runs(
+    settings: Settings, run_id: str, started_at: datetime, full: bool, results: list[SourceResult]
+) -> None:
     """Append this run's outcome per source to ops.sync_log (read by freshness checks and alerts)."""
     finished_at = datetime.now(timezone.utc).replace(tzinfo=None)
     with connect(settings) as warehouse:

@@ -35,7 +35,7 @@ class Warehouse:
         try:
             cursor.execute(self._sql(sql), tuple(params))
             names = [column[0] for column in cursor.description or ()]
-            return [dict(zip(names, row)) for row in cursor.fetchall()]
+            return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
         finally:
             cursor.close()
 

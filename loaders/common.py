@@ -110,7 +110,9 @@ def quarantine_row(source: str, entity: str, record: Any, reason: str) -> Any:
     return dlt.mark.with_hints(row, QUARANTINE_HINTS, create_table_variant=True)
 
 
-def timestamp_problem(record: Mapping[str, Any], fields: tuple[str, ...], required: tuple[str, ...]) -> str | None:
+def timestamp_problem(
+    record: Mapping[str, Any], fields: tuple[str, ...], required: tuple[str, ...]
+) -> str | None:
     """Why the Unix-second timestamps of ``record`` are unusable, or None when they are fine."""
     for field in fields:
         value = record.get(field)

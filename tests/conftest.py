@@ -1,4 +1,4 @@
-"""Shared fixtures: a real sandbox over HTTP, a fresh warehouse of each kind, and `gtm` run as users run it."""
+"""Shared fixtures: a real sandbox over HTTP, a fresh warehouse of each kind, `gtm` run as users run it."""
 
 from __future__ import annotations
 
@@ -50,15 +50,17 @@ class Warehouse:
             with duckdb.connect(self.env["GTM_DUCKDB_PATH"], read_only=True) as connection:
                 cursor = connection.execute(sql)
                 names = [c[0] for c in cursor.description]
-                return [dict(zip(names, row)) for row in cursor.fetchall()]
+                return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
         with psycopg2.connect(self.env["DATABASE_URL"]) as connection, connection.cursor() as cursor:
             cursor.execute(sql)
             names = [c[0] for c in cursor.description]
-            rows = [dict(zip(names, row)) for row in cursor.fetchall()]
+            rows = [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
         connection.close()
         return rows
 
-    def gtm(self, *args: str, env: dict[str, str] | None = None, check: bool = True, timeout: float = 900) -> subprocess.CompletedProcess[str]:
+    def gtm(
+        self, *args: str, env: dict[str, str] | None = None, check: bool = True, timeout: float = 900
+    ) -> subprocess.CompletedProcess[str]:
         """Run the real `gtm` command in a subprocess, as a user or cron would."""
         full_env = {**os.environ, **self.env, **(env or {})}
         result = subprocess.run(
@@ -72,7 +74,9 @@ class Warehouse:
         )
         self.outputs.append(result.stdout + result.stderr)
         if check and result.returncode != 0:
-            raise AssertionError(f"gtm {' '.join(args)} exited {result.returncode}:\n{result.stdout}\n{result.stderr}")
+            raise AssertionError(
+                f"gtm {' '.join(args)} exited {result.returncode}:\n{result.stdout}\n{result.stderr}"
+            )
         return result
 
 
@@ -141,12 +145,19 @@ class Sandbox:
         self.company = self.server.company
 
     def env(self, token: str = TOKEN) -> dict[str, str]:
-        return {"SOURCES__INTERCOM__BASE_URL": f"{self.url}/intercom", "SOURCES__INTERCOM__ACCESS_TOKEN": token}
+        return {
+            "SOURCES__INTERCOM__BASE_URL": f"{self.url}/intercom",
+            "SOURCES__INTERCOM__ACCESS_TOKEN": token,
+        }
 
     def control(self, method: str, path: str, body: Any = None) -> Any:
         data = None if body is None else json.dumps(body).encode()
-        request = urllib.request.Request(f"{self.url}/_sandbox/{path}", data=data, method=method,
-                                         headers={"Content-Type": "application/json"})
+        request = urllib.request.Request(
+            f"{self.url}/_sandbox/{path}",
+            data=data,
+            method=method,
+            headers={"Content-Type": "application/json"},
+        )
         with urllib.request.urlopen(request, timeout=30) as response:
             payload = response.read()
         return json.loads(payload) if payload else None

@@ -20,8 +20,16 @@ EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 MRR_STATUSES = ("active", "past_due")
 STATUS_ORDER = ("active", "past_due", "trialing", "unpaid", "incomplete", "canceled")
 CANCEL_KEYWORDS = (
-    "cancel", "cancellation", "cancelling", "canceling", "churn", "leaving", "switching",
-    "not renewing", "won't renew", "wont renew",
+    "cancel",
+    "cancellation",
+    "cancelling",
+    "canceling",
+    "churn",
+    "leaving",
+    "switching",
+    "not renewing",
+    "won't renew",
+    "wont renew",
 )
 CANCEL_RE = re.compile(r"\b(" + "|".join(re.escape(k) for k in CANCEL_KEYWORDS) + r")\b", re.IGNORECASE)
 CONTACT_TIMESTAMPS = ("created_at", "updated_at", "signed_up_at", "last_seen_at")
@@ -96,20 +104,40 @@ def revenue(contact: Mapping[str, Any], fx: Mapping[str, Decimal], currency: str
     subs = attrs.get("Stripe Subscriptions") or []
     payments = attrs.get("Stripe Payments") or []
     if not (attrs.get("stripe_id") or subs or payments):
-        return {"mrr": None, "arr": None, "ltv": None, "subscription_count": None,
-                "subscription_status": None, "is_delinquent": None}
+        return {
+            "mrr": None,
+            "arr": None,
+            "ltv": None,
+            "subscription_count": None,
+            "subscription_status": None,
+            "is_delinquent": None,
+        }
     mrr = Decimal(0)
     counted = 0
     for sub in subs:
         if sub.get("status") not in MRR_STATUSES:
             continue
         plan = sub.get("plan") or {}
-        rate = Decimal(1) if (plan.get("currency") or currency) == currency else fx.get(plan["currency"], Decimal(1))
+        rate = (
+            Decimal(1)
+            if (plan.get("currency") or currency) == currency
+            else fx.get(plan["currency"], Decimal(1))
+        )
         quantity = sub.get("quantity") if sub.get("quantity") is not None else 1
-        mrr += Decimal(plan["amount"]) * quantity / 100 * monthly_factor(plan["interval"], plan.get("interval_count") or 1) * rate
+        mrr += (
+            Decimal(plan["amount"])
+            * quantity
+            / 100
+            * monthly_factor(plan["interval"], plan.get("interval_count") or 1)
+            * rate
+        )
         counted += 1
     ltv = sum(
-        (Decimal(p["amount"] - (p.get("amount_refunded") or 0)) / 100 for p in payments if p.get("status") == "succeeded"),
+        (
+            Decimal(p["amount"] - (p.get("amount_refunded") or 0)) / 100
+            for p in payments
+            if p.get("status") == "succeeded"
+        ),
         Decimal(0),
     )
     status = attrs.get("stripe_subscription_status")
@@ -163,16 +191,31 @@ def health(row: Expected, contact: Mapping[str, Any], as_of: date) -> None:
     if not mrr:
         mrr_score = None
     else:
-        mrr_score = 100 if mrr >= 1000 else 85 if mrr >= 500 else 70 if mrr >= 200 else 55 if mrr >= 100 else 40
+        mrr_score = (
+            100 if mrr >= 1000 else 85 if mrr >= 500 else 70 if mrr >= 200 else 55 if mrr >= 100 else 40
+        )
     components.append((10, mrr_score))
     present = [(w, s) for w, s in components if s is not None]
     base = Decimal(str(sum(w * s for w, s in present))) / sum(w for w, _ in present)
     inactive = dss is None or dss > 30
-    penalties = 30 * row.mentioned_cancel + 25 * bool(row.is_delinquent) + 20 * inactive + 15 * row.has_open_priority_ticket
+    penalties = (
+        30 * row.mentioned_cancel
+        + 25 * bool(row.is_delinquent)
+        + 20 * inactive
+        + 15 * row.has_open_priority_ticket
+    )
     score = int(half_up(min(max(base - penalties, Decimal(0)), Decimal(100))))
     row.health_score = score
-    row.health_status = "healthy" if score >= 70 else "at_risk" if score >= 50 else "high_risk" if score >= 30 else "critical"
-    z = -4 + 0.05 * (100 - score) + 1.5 * row.mentioned_cancel + 1.0 * bool(row.is_delinquent) + 0.8 * inactive
+    row.health_status = (
+        "healthy" if score >= 70 else "at_risk" if score >= 50 else "high_risk" if score >= 30 else "critical"
+    )
+    z = (
+        -4
+        + 0.05 * (100 - score)
+        + 1.5 * row.mentioned_cancel
+        + 1.0 * bool(row.is_delinquent)
+        + 0.8 * inactive
+    )
     row.churn_risk = int(half_up(100 / (1 + math.exp(-z))))
     signals = []
     if row.mentioned_cancel:

@@ -35,7 +35,10 @@ def test_unreachable_api(warehouse: Warehouse) -> None:
     with socket.socket() as probe:  # a port nothing listens on
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    env = {"SOURCES__INTERCOM__BASE_URL": f"http://127.0.0.1:{port}/intercom", "SOURCES__INTERCOM__ACCESS_TOKEN": TOKEN}
+    env = {
+        "SOURCES__INTERCOM__BASE_URL": f"http://127.0.0.1:{port}/intercom",
+        "SOURCES__INTERCOM__ACCESS_TOKEN": TOKEN,
+    }
     result = warehouse.gtm("sync", env=env, check=False)
     assert_one_line_error(result, "intercom", "cannot reach", f"127.0.0.1:{port}")
 
@@ -47,7 +50,11 @@ def test_missing_database_url(tmp_path) -> None:
 
 
 def test_no_source_configured(tmp_path) -> None:
-    env = {"GTM_WAREHOUSE": "duckdb", "GTM_DUCKDB_PATH": str(tmp_path / "w.duckdb"), "SOURCES__INTERCOM__ACCESS_TOKEN": ""}
+    env = {
+        "GTM_WAREHOUSE": "duckdb",
+        "GTM_DUCKDB_PATH": str(tmp_path / "w.duckdb"),
+        "SOURCES__INTERCOM__ACCESS_TOKEN": "",
+    }
     result = Warehouse("duckdb", env, tmp_path).gtm("sync", check=False)
     assert_one_line_error(result, "no source is configured")
 
@@ -56,8 +63,13 @@ def test_no_source_configured(tmp_path) -> None:
 def test_locked_duckdb_file(warehouse: Warehouse, sandbox: Sandbox) -> None:
     path = warehouse.env["GTM_DUCKDB_PATH"]
     holder = subprocess.Popen(
-        [sys.executable, "-c", f"import duckdb, time; c = duckdb.connect({path!r}); print('ready', flush=True); time.sleep(60)"],
-        stdout=subprocess.PIPE, text=True,
+        [
+            sys.executable,
+            "-c",
+            f"import duckdb, time; c = duckdb.connect({path!r}); print('ready', flush=True); time.sleep(60)",
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
     )
     try:
         assert holder.stdout.readline().strip() == "ready"
@@ -70,4 +82,3 @@ def test_locked_duckdb_file(warehouse: Warehouse, sandbox: Sandbox) -> None:
         holder.wait()
     time.sleep(0.2)
     warehouse.gtm("sync", env=sandbox.env())  # and works once the other process is gone
-

@@ -27,11 +27,15 @@ def raw_data(warehouse: Warehouse) -> dict[str, list[tuple[tuple[str, str], ...]
     data = {}
     for table in RAW_TABLES:
         rows = warehouse.query(f"select * from raw_intercom.{table}")
-        data[table] = sorted(tuple(sorted((k, str(v)) for k, v in row.items() if k not in VOLATILE)) for row in rows)
+        data[table] = sorted(
+            tuple(sorted((k, str(v)) for k, v in row.items() if k not in VOLATILE)) for row in rows
+        )
     return data
 
 
-def test_killed_sync_then_rerun_equals_clean_run(warehouse: Warehouse, tmp_path: Path, dbt_dirs: Path) -> None:
+def test_killed_sync_then_rerun_equals_clean_run(
+    warehouse: Warehouse, tmp_path: Path, dbt_dirs: Path
+) -> None:
     box = Sandbox(customers=1500, seed=5, token=TOKEN, anchor=AS_OF)
     clean, clean_db = new_warehouse(warehouse.kind, tmp_path / "clean", dbt_dirs)
     (tmp_path / "clean").mkdir(exist_ok=True)

@@ -26,11 +26,20 @@ def test_incremental_search_overlaps_one_day() -> None:
     ("contact", "problem"),
     [
         ({"id": "a", "updated_at": 1}, None),
-        ({"id": "a", "updated_at": 1, "created_at": "2024-13-45"}, "created_at is not a non-negative integer timestamp: '2024-13-45'"),
-        ({"id": "a", "updated_at": 1, "last_seen_at": -5}, "last_seen_at is not a non-negative integer timestamp: -5"),
+        (
+            {"id": "a", "updated_at": 1, "created_at": "2024-13-45"},
+            "created_at is not a non-negative integer timestamp: '2024-13-45'",
+        ),
+        (
+            {"id": "a", "updated_at": 1, "last_seen_at": -5},
+            "last_seen_at is not a non-negative integer timestamp: -5",
+        ),
         ({"id": "a"}, "updated_at is missing"),
         ({"updated_at": 1}, "id is missing"),
-        ({"id": "a", "updated_at": 1, "custom_attributes": {"Stripe Payments": "oops"}}, "custom attribute 'Stripe Payments' is not a list"),
+        (
+            {"id": "a", "updated_at": 1, "custom_attributes": {"Stripe Payments": "oops"}},
+            "custom attribute 'Stripe Payments' is not a list",
+        ),
         ("not a dict", "record is not a JSON object"),
     ],
 )
@@ -60,11 +69,16 @@ def test_retry_delay_prefers_the_servers_word() -> None:
 
 
 def test_session_waits_out_429s_from_the_sandbox(sandbox) -> None:
-    sandbox.control("POST", "faults", {"path_prefix": "/intercom/", "status": 429, "count": 2, "retry_after": 1})
+    sandbox.control(
+        "POST", "faults", {"path_prefix": "/intercom/", "status": 429, "count": 2, "retry_after": 1}
+    )
     waits: list[float] = []
     session = RetryingSession(sleep=waits.append)
-    response = session.post(f"{sandbox.url}/intercom/contacts/search", json={"pagination": {"per_page": 1}},
-                            headers={"Authorization": "Bearer canary-tok-7c1e9b2f4d6a8e03"})
+    response = session.post(
+        f"{sandbox.url}/intercom/contacts/search",
+        json={"pagination": {"per_page": 1}},
+        headers={"Authorization": "Bearer canary-tok-7c1e9b2f4d6a8e03"},
+    )
     assert response.status_code == 200
     assert session.requests_made == 3 and len(waits) == 2
     assert all(0 < wait <= 1.1 for wait in waits)  # the 429's Retry-After, not a blind backoff
@@ -74,8 +88,11 @@ def test_session_retries_server_errors(sandbox) -> None:
     sandbox.control("POST", "faults", {"path_prefix": "/intercom/", "status": 500, "count": 2})
     waits: list[float] = []
     session = RetryingSession(backoff=0.25, sleep=waits.append)
-    response = session.post(f"{sandbox.url}/intercom/contacts/search", json={"pagination": {"per_page": 1}},
-                            headers={"Authorization": "Bearer canary-tok-7c1e9b2f4d6a8e03"})
+    response = session.post(
+        f"{sandbox.url}/intercom/contacts/search",
+        json={"pagination": {"per_page": 1}},
+        headers={"Authorization": "Bearer canary-tok-7c1e9b2f4d6a8e03"},
+    )
     assert response.status_code == 200 and waits == [0.25, 0.5]
 
 

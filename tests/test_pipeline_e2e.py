@@ -10,63 +10,161 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import AS_OF, PG_PASSWORD, PROJECT_DIR, TOKEN, WAREHOUSES, Sandbox, Warehouse, _drop_postgres_database, new_warehouse
+from conftest import (
+    AS_OF,
+    PG_PASSWORD,
+    PROJECT_DIR,
+    TOKEN,
+    WAREHOUSES,
+    Sandbox,
+    Warehouse,
+    _drop_postgres_database,
+    new_warehouse,
+)
 from expected import Expected, expected_customers
 
 DAY = 86_400
 ANCHOR_TS = int(__import__("calendar").timegm(AS_OF.timetuple()))
 
 
-def stripe_contact(cid: str, email: str, subs: list[dict[str, Any]], payments: list[dict[str, Any]], **attrs: Any) -> dict[str, Any]:
+def stripe_contact(
+    cid: str, email: str, subs: list[dict[str, Any]], payments: list[dict[str, Any]], **attrs: Any
+) -> dict[str, Any]:
     return {
-        "type": "contact", "id": cid, "role": "user", "email": email, "name": cid.replace("_", " ").title(),
-        "created_at": ANCHOR_TS - 400 * DAY, "updated_at": ANCHOR_TS - 3 * DAY, "signed_up_at": ANCHOR_TS - 400 * DAY,
-        "last_seen_at": ANCHOR_TS - 2 * DAY, "location": {"type": "location", "country": "Germany", "city": "Berlin"},
-        "custom_attributes": {"stripe_id": f"cus_{cid}", "Stripe Subscriptions": subs, "Stripe Payments": payments, **attrs},
+        "type": "contact",
+        "id": cid,
+        "role": "user",
+        "email": email,
+        "name": cid.replace("_", " ").title(),
+        "created_at": ANCHOR_TS - 400 * DAY,
+        "updated_at": ANCHOR_TS - 3 * DAY,
+        "signed_up_at": ANCHOR_TS - 400 * DAY,
+        "last_seen_at": ANCHOR_TS - 2 * DAY,
+        "location": {"type": "location", "country": "Germany", "city": "Berlin"},
+        "custom_attributes": {
+            "stripe_id": f"cus_{cid}",
+            "Stripe Subscriptions": subs,
+            "Stripe Payments": payments,
+            **attrs,
+        },
     }
 
 
-def sub(sid: str, amount: int, interval: str = "month", count: int = 1, quantity: int | None = 1, status: str = "active") -> dict[str, Any]:
-    item: dict[str, Any] = {"id": sid, "status": status, "plan": {"id": f"plan_{sid}", "amount": amount, "interval": interval,
-                            "interval_count": count, "nickname": "Pro", "currency": "usd"}}
+def sub(
+    sid: str,
+    amount: int,
+    interval: str = "month",
+    count: int = 1,
+    quantity: int | None = 1,
+    status: str = "active",
+) -> dict[str, Any]:
+    item: dict[str, Any] = {
+        "id": sid,
+        "status": status,
+        "plan": {
+            "id": f"plan_{sid}",
+            "amount": amount,
+            "interval": interval,
+            "interval_count": count,
+            "nickname": "Pro",
+            "currency": "usd",
+        },
+    }
     if quantity is not None:
         item["quantity"] = quantity
     return item
 
 
 def payment(pid: str, amount: int, refunded: int = 0, status: str = "succeeded") -> dict[str, Any]:
-    return {"id": pid, "amount": amount, "amount_refunded": refunded, "currency": "usd", "created": ANCHOR_TS - 10 * DAY, "status": status}
+    return {
+        "id": pid,
+        "amount": amount,
+        "amount_refunded": refunded,
+        "currency": "usd",
+        "created": ANCHOR_TS - 10 * DAY,
+        "status": status,
+    }
 
 
 # The seven test cases of seed 003 ("Testing"), added to the sandbox company before the first sync.
 SEED_CASES = {
-    "new_with_stripe": stripe_contact("seed_new", "New.Customer@Example.com", [sub("s_n1", 29900)], [payment("p_n1", 29900), payment("p_n2", 29900, refunded=9900)],
-                                      stripe_subscription_status="active", stripe_delinquent=False),
-    "multiple_subscriptions": stripe_contact("seed_multi", "multi@example.com", [sub("s_m1", 29900), sub("s_m2", 4900, quantity=3), sub("s_m3", 9900, status="trialing")], [],
-                                             stripe_subscription_status="active"),
-    "annual": stripe_contact("seed_annual", "annual@example.com", [sub("s_a1", 120000, interval="year")], [payment("p_a1", 120000)], stripe_subscription_status="active"),
-    "no_stripe": {"type": "contact", "id": "seed_lead", "role": "lead", "email": "lead.only@example.com", "name": None,
-                  "created_at": ANCHOR_TS - 20 * DAY, "updated_at": ANCHOR_TS - 3 * DAY, "last_seen_at": None, "location": {}, "custom_attributes": {}},
-    "delinquent": stripe_contact("seed_delinquent", "late.payer@example.com", [sub("s_d1", 9900, status="past_due")], [payment("p_d1", 9900, status="failed")],
-                                 stripe_subscription_status="past_due", stripe_delinquent=True),
+    "new_with_stripe": stripe_contact(
+        "seed_new",
+        "New.Customer@Example.com",
+        [sub("s_n1", 29900)],
+        [payment("p_n1", 29900), payment("p_n2", 29900, refunded=9900)],
+        stripe_subscription_status="active",
+        stripe_delinquent=False,
+    ),
+    "multiple_subscriptions": stripe_contact(
+        "seed_multi",
+        "multi@example.com",
+        [sub("s_m1", 29900), sub("s_m2", 4900, quantity=3), sub("s_m3", 9900, status="trialing")],
+        [],
+        stripe_subscription_status="active",
+    ),
+    "annual": stripe_contact(
+        "seed_annual",
+        "annual@example.com",
+        [sub("s_a1", 120000, interval="year")],
+        [payment("p_a1", 120000)],
+        stripe_subscription_status="active",
+    ),
+    "no_stripe": {
+        "type": "contact",
+        "id": "seed_lead",
+        "role": "lead",
+        "email": "lead.only@example.com",
+        "name": None,
+        "created_at": ANCHOR_TS - 20 * DAY,
+        "updated_at": ANCHOR_TS - 3 * DAY,
+        "last_seen_at": None,
+        "location": {},
+        "custom_attributes": {},
+    },
+    "delinquent": stripe_contact(
+        "seed_delinquent",
+        "late.payer@example.com",
+        [sub("s_d1", 9900, status="past_due")],
+        [payment("p_d1", 9900, status="failed")],
+        stripe_subscription_status="past_due",
+        stripe_delinquent=True,
+    ),
 }
 
 
 @pytest.fixture(scope="module", params=WAREHOUSES)
-def pipeline(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, dbt_dirs: Path) -> Iterator[tuple[Warehouse, Sandbox]]:
+def pipeline(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, dbt_dirs: Path
+) -> Iterator[tuple[Warehouse, Sandbox]]:
     """One sandbox company synced and built into a fresh warehouse; the tests below run in order on it."""
     box = Sandbox(customers=300, seed=7, token=TOKEN, anchor=AS_OF)
     for contact in SEED_CASES.values():
         box.control("POST", "intercom/contacts", contact)
-    box.control("POST", "intercom/conversations", {
-        "type": "conversation", "id": "seed_conv_cancel", "title": None, "created_at": ANCHOR_TS - 5 * DAY,
-        "updated_at": ANCHOR_TS - 3 * DAY, "state": "open", "open": True, "priority": "not_priority",
-        "conversation_rating": None,
-        "source": {"type": "conversation", "id": "src_seed", "delivered_as": "customer_initiated", "subject": "",
-                   "body": "<p>We are thinking to <b>CANCEL</b> at the end of the month.</p>",
-                   "author": {"type": "user", "id": "seed_annual", "email": "annual@example.com"}},
-        "contacts": {"type": "contact.list", "contacts": [{"type": "contact", "id": "seed_annual"}]},
-    })
+    box.control(
+        "POST",
+        "intercom/conversations",
+        {
+            "type": "conversation",
+            "id": "seed_conv_cancel",
+            "title": None,
+            "created_at": ANCHOR_TS - 5 * DAY,
+            "updated_at": ANCHOR_TS - 3 * DAY,
+            "state": "open",
+            "open": True,
+            "priority": "not_priority",
+            "conversation_rating": None,
+            "source": {
+                "type": "conversation",
+                "id": "src_seed",
+                "delivered_as": "customer_initiated",
+                "subject": "",
+                "body": "<p>We are thinking to <b>CANCEL</b> at the end of the month.</p>",
+                "author": {"type": "user", "id": "seed_annual", "email": "annual@example.com"},
+            },
+            "contacts": {"type": "contact.list", "contacts": [{"type": "contact", "id": "seed_annual"}]},
+        },
+    )
     warehouse, database = new_warehouse(request.param, tmp_path_factory.mktemp(request.param), dbt_dirs)
     warehouse.env.update(box.env())
     warehouse.gtm("sync")
@@ -132,14 +230,20 @@ def test_marts_match_values_computed_from_the_source_data(pipeline: tuple[Wareho
     warehouse, box = pipeline
     assert_matches_expected(warehouse, box)
     statuses = {row["health_status"] for row in customers(warehouse).values()}
-    assert statuses == {"healthy", "at_risk", "high_risk", "critical"}, "the sandbox should populate every status"
+    assert statuses == {"healthy", "at_risk", "high_risk", "critical"}, (
+        "the sandbox should populate every status"
+    )
 
 
 def test_seed_003_cases(pipeline: tuple[Warehouse, Sandbox]) -> None:
     warehouse, _ = pipeline
     rows = customers(warehouse)
     new = rows["new.customer@example.com"]  # 1. new contact with Stripe data; email matched lower-cased
-    assert (as_decimal(new["mrr"]), as_decimal(new["arr"]), as_decimal(new["ltv"])) == (Decimal("299.00"), Decimal("3588.00"), Decimal("499.00"))
+    assert (as_decimal(new["mrr"]), as_decimal(new["arr"]), as_decimal(new["ltv"])) == (
+        Decimal("299.00"),
+        Decimal("3588.00"),
+        Decimal("499.00"),
+    )
     assert new["email"] == "New.Customer@Example.com" and new["stripe_customer_id"] == "cus_seed_new"
     multi = rows["multi@example.com"]  # 3. multiple subscriptions: 299 + 3 x 49, the trial is not MRR
     assert as_decimal(multi["mrr"]) == Decimal("446.00") and multi["subscription_count"] == 2
@@ -157,7 +261,9 @@ def test_seed_003_cases(pipeline: tuple[Warehouse, Sandbox]) -> None:
 
 def test_malformed_and_unmatchable_records_are_quarantined(pipeline: tuple[Warehouse, Sandbox]) -> None:
     warehouse, box = pipeline
-    quarantined = warehouse.query("select source, entity, record_id, reason, raw_values from audit.quarantined_records")
+    quarantined = warehouse.query(
+        "select source, entity, record_id, reason, raw_values from audit.quarantined_records"
+    )
     reasons = {row["reason"] for row in quarantined}
     assert any("timestamp" in reason for reason in reasons), reasons  # malformed by the loader
     assert {"missing_email", "invalid_email"} <= reasons
@@ -187,7 +293,8 @@ def snapshot(warehouse: Warehouse) -> dict[str, Any]:
     volatile = {"last_intercom_sync"}
     return {
         "customers": sorted(
-            (tuple(sorted((k, str(v)) for k, v in row.items() if k not in volatile)) for row in customers(warehouse).values())
+            tuple(sorted((k, str(v)) for k, v in row.items() if k not in volatile))
+            for row in customers(warehouse).values()
         ),
         "signals": sorted(str(r) for r in warehouse.query("select * from marts.customer_risk_signals")),
         "history": sorted(str(r) for r in warehouse.query("select * from marts.customer_health_history")),
@@ -202,7 +309,8 @@ def test_sync_and_build_twice_changes_nothing(pipeline: tuple[Warehouse, Sandbox
     warehouse.gtm("build")
     assert snapshot(warehouse) == before
     duplicates = warehouse.query(
-        "select email_key, as_of_date, count(*) as n from marts.customer_health_history group by 1, 2 having count(*) > 1"
+        "select email_key, as_of_date, count(*) as n from marts.customer_health_history"
+        " group by 1, 2 having count(*) > 1"
     )
     assert duplicates == []
 
@@ -211,7 +319,11 @@ def test_incremental_sync_fetches_only_what_changed(pipeline: tuple[Warehouse, S
     warehouse, box = pipeline
     before = customers(warehouse)
     box.reset_stats()
-    box.control("POST", "intercom/contacts/seed_multi", {"custom_attributes": {"Stripe Subscriptions": [sub("s_m1", 29900)]}})
+    box.control(
+        "POST",
+        "intercom/contacts/seed_multi",
+        {"custom_attributes": {"Stripe Subscriptions": [sub("s_m1", 29900)]}},
+    )
     box.control("POST", "intercom/contacts/seed_new", {"name": "Renamed Customer"})
     box.control("POST", "intercom/contacts/seed_lead", {"last_seen_at": ANCHOR_TS + 3600})
     result = warehouse.gtm("sync")
@@ -231,7 +343,9 @@ def test_incremental_sync_fetches_only_what_changed(pipeline: tuple[Warehouse, S
     volatile = {"last_intercom_sync"}
     for key, row in before.items():
         if key not in changed:
-            assert {k: v for k, v in after[key].items() if k not in volatile} == {k: v for k, v in row.items() if k not in volatile}, key
+            assert {k: v for k, v in after[key].items() if k not in volatile} == {
+                k: v for k, v in row.items() if k not in volatile
+            }, key
     assert_matches_expected(warehouse, box)
 
 
@@ -239,7 +353,10 @@ def test_history_keeps_one_row_per_customer_and_date(pipeline: tuple[Warehouse, 
     warehouse, _ = pipeline
     warehouse.gtm("build", "--as-of", "2026-11-21")
     warehouse.gtm("build", "--as-of", "2026-11-21")
-    rows = warehouse.query("select as_of_date, count(*) as n, count(distinct email_key) as k from marts.customer_health_history group by 1 order by 1")
+    rows = warehouse.query(
+        "select as_of_date, count(*) as n, count(distinct email_key) as k"
+        " from marts.customer_health_history group by 1 order by 1"
+    )
     assert [str(r["as_of_date"]) for r in rows] == ["2026-11-20", "2026-11-21"]
     assert all(r["n"] == r["k"] == len(customers(warehouse)) for r in rows)
 

@@ -100,7 +100,9 @@ def intercom_source(
             "updated_at", initial_value=0, on_cursor_value_missing="include"
         ),
     ) -> Iterator[Any]:
-        for page in _search(client, "/conversations/search", "conversations", updated_at.last_value, per_page):
+        for page in _search(
+            client, "/conversations/search", "conversations", updated_at.last_value, per_page
+        ):
             yield from _split("conversations", page, conversation_problem)
 
     @dlt.transformer(

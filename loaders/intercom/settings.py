@@ -60,7 +60,12 @@ CONTACT_NESTED_HINTS = {
     },
     ("custom_attributes__stripe_payments",): {
         "columns": _cols(
-            id="text", amount="bigint", amount_refunded="bigint", currency="text", created="bigint", status="text"
+            id="text",
+            amount="bigint",
+            amount_refunded="bigint",
+            currency="text",
+            created="bigint",
+            status="text",
         )
     },
 }
