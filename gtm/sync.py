@@ -28,6 +28,9 @@ os.environ.setdefault("DLT_PROJECT_DIR", str(PROJECT_DIR))
 os.environ.setdefault("RUNTIME__LOG_LEVEL", "ERROR")
 logging.getLogger("dlt").setLevel(logging.ERROR)
 
+# DuckDB parses insert-values files slowly and with a lot of memory; it bulk-reads JSON lines instead.
+LOADER_FORMAT = {"duckdb": "jsonl"}
+
 SYNC_LOG_DDL = """
 create table if not exists ops.sync_log (
     run_id varchar(64) not null,
@@ -159,7 +162,11 @@ def sync_source(name: str, settings: Settings, full: bool = False, progress: boo
         source = SOURCES[name].load()(session=session)
         pipeline = pipeline_for(name, settings)
         with Progress(name, session, period=10.0 if progress else None):
-            pipeline.run(source, refresh="drop_sources" if full else None)
+            pipeline.run(
+                source,
+                refresh="drop_sources" if full else None,
+                loader_file_format=LOADER_FORMAT.get(settings.warehouse),
+            )
     except Exception as exc:  # noqa: BLE001 - every failure becomes a one-line report
         return SourceResult(
             name,
