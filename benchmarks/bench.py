@@ -45,6 +45,34 @@ def peak_mib_of(command: list[str], env: dict[str, str], cwd: Path) -> tuple[flo
     return seconds, usage.ru_maxrss / 1024, err_chunks
 
 
+def control(base: str, path: str, body: object = None) -> dict:
+    data = None if body is None else json.dumps(body).encode()
+    request = urllib.request.Request(
+        f"{base}/_sandbox/{path}",
+        data=data,
+        method="POST" if data else "GET",
+        headers={"Content-Type": "application/json"},
+    )
+    with urllib.request.urlopen(request) as response:
+        return json.load(response)
+
+
+def incremental_round(
+    base: str, args: argparse.Namespace, env: dict[str, str], workdir: Path, gtm: list[str]
+) -> tuple[int, float, dict]:
+    """Change 1% of the contacts in the sandbox, sync again, and return what that cost."""
+    from sandbox.company import Company
+
+    company = Company(seed=args.seed, customers=args.customers)
+    changed = max(1, args.customers // 100)
+    step = args.customers // changed
+    control(base, "stats/reset", {})
+    for index in range(0, changed * step, step):
+        control(base, f"intercom/contacts/{company.contact_id(index)}", {"name": f"Renamed {index}"})
+    seconds, _, _ = peak_mib_of([*gtm, "sync"], env, workdir)
+    return changed, seconds, control(base, "stats")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -107,6 +135,9 @@ def main() -> None:
         minimum = max(1, math.ceil(contacts / 150)) + max(1, math.ceil(conversations / 150))
         build_s, build_mib, _ = peak_mib_of([*gtm, "build"], env, workdir)
         rows = contacts + conversations
+        changed, inc_s, inc_stats = incremental_round(base, args, env, workdir, gtm)
+        inc_contacts = inc_stats["records"]["intercom_contacts_returned"]
+        inc_conversations = inc_stats["records"]["intercom_conversations_returned"]
         lines = [
             f"machine            {platform.machine()}, {os.cpu_count()} cores, "
             f"Python {platform.python_version()}",
@@ -118,6 +149,9 @@ def main() -> None:
             f"build              {build_s:,.1f} s, {rows / build_s:,.0f} records/s, "
             f"peak {build_mib:,.0f} MiB",
             f"total              {sync_s + build_s:,.1f} s",
+            f"incremental sync   {changed:,} contacts changed: {inc_stats['total']:,} requests made, "
+            f"{math.ceil(changed / 150) + 1:,} minimum possible; {inc_contacts:,} contacts and "
+            f"{inc_conversations:,} conversations fetched, {inc_s:,.1f} s",
         ]
         print("\n".join(lines))
         if args.warehouse == "postgres":

@@ -16,6 +16,10 @@ def test_first_sync_asks_for_everything_in_pages_of_150() -> None:
     body = search_body(None)
     assert body["pagination"] == {"per_page": 150}
     assert body["query"] == {"field": "updated_at", "operator": ">", "value": 0}
+    assert body["sort"] == {
+        "field": "updated_at",
+        "order": "descending",
+    }  # lets an incremental sync stop early
 
 
 def test_incremental_search_overlaps_one_day() -> None:

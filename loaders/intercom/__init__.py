@@ -82,7 +82,7 @@ def intercom_source(
     )
     def contacts(
         updated_at: dlt.sources.incremental[int] = dlt.sources.incremental(
-            "updated_at", initial_value=0, on_cursor_value_missing="include"
+            "updated_at", initial_value=0, row_order="desc", on_cursor_value_missing="include"
         ),
     ) -> Iterator[Any]:
         for page in _search(client, "/contacts/search", "data", updated_at.last_value, per_page):
@@ -97,7 +97,7 @@ def intercom_source(
     )
     def conversations(
         updated_at: dlt.sources.incremental[int] = dlt.sources.incremental(
-            "updated_at", initial_value=0, on_cursor_value_missing="include"
+            "updated_at", initial_value=0, row_order="desc", on_cursor_value_missing="include"
         ),
     ) -> Iterator[Any]:
         for page in _search(
