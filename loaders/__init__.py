@@ -26,4 +26,6 @@ class SourceSpec:
 
 SOURCES: dict[str, SourceSpec] = {
     "intercom": SourceSpec("intercom", "loaders.intercom", "intercom_source"),
+    "hubspot": SourceSpec("hubspot", "loaders.hubspot", "hubspot_source"),
+    "calendly": SourceSpec("calendly", "loaders.calendly", "calendly_source"),
 }

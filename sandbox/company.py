@@ -589,6 +589,14 @@ class Company:
             self.version += 1
             return copy.deepcopy(conversation)
 
+    def person(self, index: int) -> dict:
+        """Name, email (as Intercom holds it) and role of person `index`: what other vendors' data reuses."""
+        return self._person(index)
+
+    def generated_created_at(self, index: int) -> int:
+        """The hash-derived signup time of contact `index` (an int even where the served one is malformed)."""
+        return self._generated_times(index)[0]
+
     # ---- generation ----------------------------------------------------------------------------------
     def _person(self, index: int) -> dict:
         """Name, email and role of a contact, from its own small RNG (conversations reuse it)."""

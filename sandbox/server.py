@@ -13,7 +13,10 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from sandbox.api import BadRequest, Request, Response, Vendor
+from sandbox.calendly import CalendlyAPI
 from sandbox.company import Company
+from sandbox.crm import CRM
+from sandbox.hubspot import HubSpotAPI
 from sandbox.intercom import IntercomAPI
 
 
@@ -150,7 +153,12 @@ class SandboxServer(ThreadingHTTPServer):
         rate_window: float = 10.0,
     ) -> None:
         self.company = company
-        vendors: list[Vendor] = [IntercomAPI(company, token, rate_limit, rate_window)]
+        self.crm = CRM(company)  # HubSpot and Calendly data over the same people
+        vendors: list[Vendor] = [
+            IntercomAPI(company, token, rate_limit, rate_window),
+            HubSpotAPI(self.crm, token, rate_limit, rate_window),
+            CalendlyAPI(self.crm, token, rate_limit, rate_window),
+        ]
         self.vendors = {vendor.name: vendor for vendor in vendors}
         self.stats = Stats(tuple(key for vendor in vendors for key in vendor.stats_keys))
         self.faults = Faults()
@@ -169,6 +177,9 @@ class SandboxServer(ThreadingHTTPServer):
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    # Headers and body are two writes: without TCP_NODELAY each keep-alive answer waits ~40 ms for a delayed
+    # ACK, which made loaders that send one request per record (Calendly invitees) crawl.
+    disable_nagle_algorithm = True
     server: SandboxServer
 
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - signature of the base class
