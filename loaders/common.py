@@ -12,8 +12,11 @@ from typing import Any
 import dlt
 import requests
 from requests.adapters import HTTPAdapter
+from requests.hooks import dispatch_hook
 
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
+# An X-RateLimit-Reset at least this large is an epoch second; a smaller one counts seconds from now.
+EPOCH_SECONDS_SINCE_2001 = 1_000_000_000
 
 QUARANTINE_TABLE = "quarantine"
 QUARANTINE_HINTS = dlt.mark.make_hints(
@@ -33,15 +36,24 @@ QUARANTINE_HINTS = dlt.mark.make_hints(
 
 
 def retry_delay(response: requests.Response | None, attempt: int, backoff: float, max_delay: float) -> float:
-    """Seconds to wait before retrying: the server's word first (Retry-After, then X-RateLimit-Reset as an
-    epoch second, as Intercom and HubSpot send it), else exponential backoff."""
+    """Seconds to wait before retrying: the server's word first, else exponential backoff.
+
+    The server's word is Retry-After; else X-RateLimit-Reset, an epoch second (Intercom) or a number of
+    seconds from now (Calendly); else, for a 429, HubSpot's rolling window
+    (X-HubSpot-RateLimit-Interval-Milliseconds)."""
     if response is not None:
-        retry_after = response.headers.get("Retry-After")
-        if retry_after and retry_after.strip().isdigit():
+        headers = response.headers
+        retry_after = (headers.get("Retry-After") or "").strip()
+        if retry_after.isdigit():
             return min(float(retry_after), max_delay)
-        reset = response.headers.get("X-RateLimit-Reset")
-        if reset and reset.strip().isdigit():
-            return min(max(float(reset) - time.time(), 0.0) + 0.05, max_delay)
+        reset = (headers.get("X-RateLimit-Reset") or "").strip()
+        if reset.isdigit():
+            if int(reset) < EPOCH_SECONDS_SINCE_2001:
+                return min(float(reset), max_delay)
+            return min(max(float(reset) - time.time(), 0.0) + 0.05, max_delay)  # a little past the reset
+        interval = (headers.get("X-HubSpot-RateLimit-Interval-Milliseconds") or "").strip()
+        if response.status_code == 429 and interval.isdigit():
+            return min(int(interval) / 1000, max_delay)
     return min(backoff * (2**attempt), max_delay)
 
 
@@ -71,7 +83,17 @@ class RetryingSession(requests.Session):
         self.mount("https://", adapter)
 
     def send(self, request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:  # type: ignore[override]
+        """Send with retries. Response hooks (dlt's paginator raises in one) run once, on the answer that
+        ends the retries, so a 429 or 500 is retried instead of raised on the first attempt."""
         kwargs.setdefault("timeout", self.timeout)
+        hooks, request.hooks = request.hooks, {"response": []}
+        try:
+            response = self._send_with_retries(request, **kwargs)
+        finally:
+            request.hooks = hooks
+        return dispatch_hook("response", hooks, response, **kwargs)
+
+    def _send_with_retries(self, request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:
         for attempt in range(self.max_attempts):
             last = attempt == self.max_attempts - 1
             self.requests_made += 1

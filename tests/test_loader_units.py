@@ -6,6 +6,7 @@ import time
 
 import pytest
 import requests
+from conftest import TOKEN
 
 from gtm.errors import redact
 from loaders.common import RetryingSession, retry_delay, timestamp_problem
@@ -68,6 +69,9 @@ def test_retry_delay_prefers_the_servers_word() -> None:
     assert retry_delay(_response(429, **{"Retry-After": "3"}), 0, 0.5, 60) == 3
     reset = str(int(time.time()) + 10)
     assert 8 < retry_delay(_response(429, **{"X-RateLimit-Reset": reset}), 0, 0.5, 60) <= 10.1
+    assert 11 < retry_delay(_response(429, **{"X-RateLimit-Reset": "12"}), 0, 0.5, 60) <= 12.1  # Calendly
+    hubspot = _response(429, **{"X-HubSpot-RateLimit-Interval-Milliseconds": "10000"})
+    assert retry_delay(hubspot, 0, 0.5, 60) == 10
     assert retry_delay(_response(500), 3, 0.5, 60) == 4.0
     assert retry_delay(None, 10, 0.5, 60) == 60
 
@@ -98,6 +102,26 @@ def test_session_retries_server_errors(sandbox) -> None:
         headers={"Authorization": "Bearer canary-tok-7c1e9b2f4d6a8e03"},
     )
     assert response.status_code == 200 and waits == [0.25, 0.5]
+
+
+def test_a_paginated_intercom_sync_survives_429_and_500(sandbox, tmp_path) -> None:
+    """dlt's paginator raises on an error answer in a response hook; the session must retry first."""
+    import dlt
+
+    from loaders.intercom import intercom_source
+
+    sandbox.control("POST", "faults", {"path_prefix": "/intercom/contacts", "status": 429, "count": 2})
+    session = RetryingSession(sleep=lambda _: None)
+    source = intercom_source(access_token=TOKEN, base_url=f"{sandbox.url}/intercom", session=session)
+    pipeline = dlt.pipeline(
+        "retry_test",
+        destination=dlt.destinations.duckdb(str(tmp_path / "r.duckdb")),
+        dataset_name="raw_intercom",
+        pipelines_dir=str(tmp_path / "p"),
+    )
+    pipeline.run(source.with_resources("contacts"))
+    assert pipeline.last_trace.last_normalize_info.row_counts["contacts"] > 100
+    assert sandbox.stats()["statuses"]["429"] == 2
 
 
 def test_session_gives_up_after_max_attempts(sandbox) -> None:

@@ -29,18 +29,12 @@ from loaders.calendly.helpers import (
     sync_plan,
     typed_event,
 )
-from loaders.calendly.helpers import (
-    retry_after as calendly_retry_after,
-)
 from loaders.common import RetryingSession
 from loaders.hubspot.helpers import (
     past_cap,
     search_body,
     typed_contact,
     typed_deal,
-)
-from loaders.hubspot.helpers import (
-    retry_after as hubspot_retry_after,
 )
 from sandbox import SandboxServer, start_in_thread
 from sandbox.crm import CRM, parse_time
@@ -407,14 +401,6 @@ def test_record_typing_and_quarantine_reasons() -> None:
         typed_event({"uri": "u", "start_time": "x"})[1] == "end_time is missing"
         or typed_event({"uri": "u", "start_time": "x"})[1]
     )
-
-
-def test_rate_limit_headers_become_retry_after() -> None:
-    assert hubspot_retry_after(429, {"X-HubSpot-RateLimit-Interval-Milliseconds": "10000"}) == "10"
-    assert hubspot_retry_after(429, {}) == "1" and hubspot_retry_after(200, {}) is None
-    assert calendly_retry_after(429, {"X-RateLimit-Reset": "60"}) == "60"
-    assert calendly_retry_after(200, {"X-RateLimit-Reset": "12", "X-RateLimit-Remaining": "0"}) == "12"
-    assert calendly_retry_after(200, {"X-RateLimit-Reset": "12", "X-RateLimit-Remaining": "5"}) is None
 
 
 def test_no_show_window_plan() -> None:

@@ -14,7 +14,6 @@ from datetime import datetime, timezone
 from typing import Any
 
 import dlt
-import requests
 from dlt.sources.helpers.rest_client import RESTClient
 from dlt.sources.helpers.rest_client.auth import BearerTokenAuth
 from dlt.sources.helpers.rest_client.paginators import JSONResponseCursorPaginator
@@ -23,7 +22,6 @@ from loaders.calendly.helpers import (
     event_uuid,
     iso,
     needs_invitees,
-    retry_after,
     sync_plan,
     typed_event,
     typed_invitee,
@@ -40,26 +38,9 @@ from loaders.calendly.settings import (
     NO_SHOW_WINDOW_DAYS,
     PAGE_SIZE,
 )
-from loaders.common import RETRY_STATUSES, RetryingSession, quarantine_row
+from loaders.common import RetryingSession, quarantine_row
 
 SOURCE = "calendly"
-
-
-def _on_response(response: requests.Response, *args: Any, **kwargs: Any) -> requests.Response:
-    """Response hook, run on every attempt inside RetryingSession: Calendly's X-RateLimit-Reset counts
-    seconds, not an epoch time, so add the Retry-After it honours;
-    raise at once on errors a retry cannot fix (401, 403, 404, 400).
-
-    Passed explicitly on every call: dlt's default hook raises on 429/5xx before RetryingSession can retry."""
-    wait = retry_after(response.status_code, response.headers)
-    if wait is not None:
-        response.headers["Retry-After"] = wait
-    if response.status_code >= 400 and response.status_code not in RETRY_STATUSES:
-        response.raise_for_status()
-    return response
-
-
-HOOKS: dict[str, Any] = {"response": [_on_response]}
 
 
 def make_client(access_token: str, base_url: str, session: RetryingSession | None = None) -> RESTClient:
@@ -111,7 +92,7 @@ def calendly_source(
         plan = sync_plan(state, datetime.now(timezone.utc), initial_days, no_show_window_days)
         org = organization
         if not org:
-            response = client.get(ME_PATH, hooks=HOOKS)
+            response = client.get(ME_PATH)
             response.raise_for_status()
             org = response.json()["resource"]["current_organization"]
         params = {
@@ -121,7 +102,7 @@ def calendly_source(
             "min_start_time": iso(plan.min_start_time),
         }
         newest = plan.changed_after
-        for page in client.paginate(EVENTS_PATH, params=params, data_selector="collection", hooks=HOOKS):
+        for page in client.paginate(EVENTS_PATH, params=params, data_selector="collection"):
             page.response.raise_for_status()  # a 429/5xx that outlasted the retries
             chosen, bad = [], []
             for record in page:
@@ -150,9 +131,7 @@ def calendly_source(
             if not isinstance(event, dict) or "quarantine_id" in event or "uri" not in event:
                 continue
             path = INVITEES_PATH.format(uuid=event_uuid(event))
-            for page in client.paginate(
-                path, params={"count": page_size}, data_selector="collection", hooks=HOOKS
-            ):
+            for page in client.paginate(path, params={"count": page_size}, data_selector="collection"):
                 page.response.raise_for_status()
                 good = []
                 for record in page:

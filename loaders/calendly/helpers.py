@@ -128,15 +128,3 @@ def typed_invitee(record: Any) -> tuple[dict[str, Any] | None, str | None]:
         except ValueError:
             return None, f"no_show.created_at is not an ISO 8601 timestamp: {no_show.get('created_at')!r}"
     return typed, None
-
-
-def retry_after(status: int, headers: Mapping[str, str]) -> str | None:
-    """Calendly's X-RateLimit-Reset is the number of seconds until the window resets (not an epoch time):
-    as Retry-After it makes RetryingSession wait the right time after a 429 or when the budget is spent."""
-    if headers.get("Retry-After"):
-        return None
-    reset = (headers.get("X-RateLimit-Reset") or "").strip()
-    spent = status == 429 or (headers.get("X-RateLimit-Remaining") or "").strip() == "0"
-    if spent and reset.isdigit() and int(reset) < 1_000_000_000:
-        return reset
-    return None

@@ -14,19 +14,17 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import dlt
-import requests
 from dlt.sources.helpers.rest_client import RESTClient
 from dlt.sources.helpers.rest_client.auth import BearerTokenAuth
 from dlt.sources.helpers.rest_client.paginators import JSONResponseCursorPaginator
 
-from loaders.common import RETRY_STATUSES, RetryingSession, quarantine_row
+from loaders.common import RetryingSession, quarantine_row
 from loaders.hubspot.helpers import (
     association_pages,
     associations_by_id,
     cursor_millis,
     next_after,
     past_cap,
-    retry_after,
     search_body,
     to_millis,
     typed_company,
@@ -57,23 +55,6 @@ from loaders.hubspot.settings import (
 
 SOURCE = "hubspot"
 Typer = Callable[[Any], tuple[dict[str, Any] | None, str | None]]
-
-
-def _on_response(response: requests.Response, *args: Any, **kwargs: Any) -> requests.Response:
-    """Response hook, run on every attempt inside RetryingSession: HubSpot's 429s say how long their
-    window is but send no Retry-After, so add the Retry-After it honours;
-    raise at once on errors a retry cannot fix (401, 403, 404, 400).
-
-    Passed explicitly on every call: dlt's default hook raises on 429/5xx before RetryingSession can retry."""
-    wait = retry_after(response.status_code, response.headers)
-    if wait is not None:
-        response.headers["Retry-After"] = wait
-    if response.status_code >= 400 and response.status_code not in RETRY_STATUSES:
-        response.raise_for_status()
-    return response
-
-
-HOOKS: dict[str, Any] = {"response": [_on_response]}
 
 
 def make_client(access_token: str, base_url: str, session: RetryingSession | None = None) -> RESTClient:
@@ -108,7 +89,7 @@ def search_windows(
         newest, seen_at_newest = low, set(seen_at_low)
         while True:
             body = search_body(cursor_property, low, end_ms, properties, page_size, after)
-            response = client.post(path, json=body, hooks=HOOKS)
+            response = client.post(path, json=body)
             response.raise_for_status()
             answer = response.json()
             results = [
@@ -155,7 +136,7 @@ def _with_contacts(client: RESTClient, deals: list[dict[str, Any]]) -> list[dict
     found: dict[str, list[dict[str, str]]] = {}
     inputs: list[dict[str, str]] = [{"id": deal["id"]} for deal in deals]
     while inputs:
-        response = client.post(path, json={"inputs": inputs}, hooks=HOOKS)
+        response = client.post(path, json={"inputs": inputs})
         response.raise_for_status()  # 207 (some ids unknown, e.g. deleted since the search) is fine
         answer = response.json()
         for deal_id, contacts in associations_by_id(answer, "deal_to_contact").items():
@@ -259,7 +240,7 @@ def hubspot_source(
         # Active owners and, in a second listing, archived ones: AMs who left but may still own records.
         for archived in ("false", "true"):
             params = {"limit": OWNERS_PAGE_SIZE, "archived": archived}
-            for page in client.paginate(OWNERS_PATH, params=params, data_selector="results", hooks=HOOKS):
+            for page in client.paginate(OWNERS_PATH, params=params, data_selector="results"):
                 page.response.raise_for_status()  # a 429/5xx that outlasted the retries
                 yield page
 

@@ -167,12 +167,3 @@ def association_pages(answer: Mapping[str, Any]) -> list[dict[str, str]]:
         if after:
             inputs.append({"id": str((result.get("from") or {}).get("id")), "after": str(after)})
     return inputs
-
-
-def retry_after(status: int, headers: Mapping[str, str]) -> str | None:
-    """Seconds to wait after a HubSpot 429 that carries no Retry-After: its rate-limit interval (HubSpot's
-    windows are rolling), else one second (the per-second limit of search)."""
-    if status != 429 or headers.get("Retry-After"):
-        return None
-    interval = (headers.get("X-HubSpot-RateLimit-Interval-Milliseconds") or "").strip()
-    return str(math.ceil(int(interval) / 1000)) if interval.isdigit() else "1"
