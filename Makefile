@@ -12,7 +12,7 @@ CUSTOMERS ?= 10000
 PYTEST_ARGS ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help install demo test sync build run lint format docs bench clean
+.PHONY: help install demo test sync build run alerts lint format docs grants bench clean
 
 help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -42,6 +42,9 @@ build: $(STAMP) ## dbt build on the configured warehouse
 run: $(STAMP) ## sync, build, alerts: what cron calls
 	$(BIN)/gtm run
 
+alerts: $(STAMP) ## Post new alerts to Slack (prints them when no Slack credentials are set)
+	$(BIN)/gtm alerts
+
 lint: $(STAMP) ## ruff, sqlfluff (dbt templater) and dbt parse
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
@@ -52,9 +55,12 @@ format: $(STAMP) ## Format Python with ruff
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
-docs: $(STAMP) ## Generate and serve the dbt docs site (lineage) on http://127.0.0.1:8080
-	$(BIN)/dbt docs generate --profiles-dir .
-	$(BIN)/dbt docs serve --profiles-dir . --host 127.0.0.1 --port 8080
+docs: $(STAMP) ## Build the dbt docs site (lineage API -> marts -> dashboards), serve it offline on :8080
+	$(BIN)/dbt docs generate --profiles-dir . --static
+	$(BIN)/dbt docs serve --profiles-dir . --host 127.0.0.1 --port 8080 --no-browser
+
+grants: $(STAMP) ## PostgreSQL: read-only role for BI (GTM_READONLY_ROLE, GTM_READONLY_PASSWORD) on marts
+	$(BIN)/dbt run-operation grant_read_only --profiles-dir .
 
 bench: $(STAMP) ## Benchmark sandbox -> sync -> build (CUSTOMERS=10000; 100000, 1000000 on request)
 	$(BIN)/python benchmarks/bench.py --customers $(CUSTOMERS)

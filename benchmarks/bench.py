@@ -60,17 +60,47 @@ def control(base: str, path: str, body: object = None) -> dict:
 def incremental_round(
     base: str, args: argparse.Namespace, env: dict[str, str], workdir: Path, gtm: list[str]
 ) -> tuple[int, float, dict]:
-    """Change 1% of the contacts in the sandbox, sync again, and return what that cost."""
+    """Change 1% of the contacts in Intercom and in HubSpot, sync again, and return what that cost."""
     from sandbox.company import Company
+    from sandbox.crm import CRM
 
     company = Company(seed=args.seed, customers=args.customers)
+    crm = CRM(company)
     changed = max(1, args.customers // 100)
     step = args.customers // changed
     control(base, "stats/reset", {})
     for index in range(0, changed * step, step):
         control(base, f"intercom/contacts/{company.contact_id(index)}", {"name": f"Renamed {index}"})
+    hubspot = [p for p in range(0, args.customers, step) if crm.contact_exists(p)][:changed]
+    for p in hubspot:
+        control(base, f"hubspot/contacts/{crm.contact_id(p)}", {"properties": {"jobtitle": "Renamed"}})
+    env = {**env, "SOURCES__HUBSPOT__SETTLE_SECONDS": "0"}  # the changes were made just now
     seconds, _, _ = peak_mib_of([*gtm, "sync"], env, workdir)
     return changed, seconds, control(base, "stats")
+
+
+def requests_of(stats: dict, vendor: str) -> int:
+    return sum(n for path, n in stats["requests"].items() if path.split(" ", 1)[-1].startswith(f"/{vendor}/"))
+
+
+def minimum_requests(stats: dict) -> dict[str, int]:
+    """The fewest requests each vendor's API allows for what was fetched (loaders/*/README.md)."""
+    records = stats["records"]
+    contacts = records["intercom_contacts_returned"]
+    conversations = records["intercom_conversations_returned"]
+    deals = records["hubspot_deals_returned"]
+    events = records["calendly_events_returned"]
+    return {
+        "intercom": max(1, math.ceil(contacts / 150)) + max(1, math.ceil(conversations / 150)),
+        # three searches (at least one page each), associations per 1,000 changed deals, owners twice
+        "hubspot": max(1, math.ceil(records["hubspot_contacts_returned"] / 200))
+        + max(1, math.ceil(records["hubspot_companies_returned"] / 200))
+        + max(1, math.ceil(deals / 200))
+        + math.ceil(deals / 1000)
+        + 2,
+        # /users/me, the event list, and one invitee page per event read (one invitee each in the sandbox)
+        "calendly": 1 + max(1, math.ceil(events / 100)) + records["calendly_invitees_returned"],
+    }
 
 
 def main() -> None:
@@ -92,6 +122,8 @@ def main() -> None:
             *gtm,
             "sandbox",
             "serve",
+            "--rate-limit",
+            "1000000",  # measure the pipeline, not the sandbox's rate-limit waits
             "--port",
             str(port),
             "--customers",
@@ -119,6 +151,10 @@ def main() -> None:
             "DBT_LOG_PATH": str(workdir / "logs"),
             "SOURCES__INTERCOM__BASE_URL": f"{base}/intercom",
             "SOURCES__INTERCOM__ACCESS_TOKEN": TOKEN,
+            "SOURCES__HUBSPOT__BASE_URL": f"{base}/hubspot",
+            "SOURCES__HUBSPOT__ACCESS_TOKEN": TOKEN,
+            "SOURCES__CALENDLY__BASE_URL": f"{base}/calendly",
+            "SOURCES__CALENDLY__ACCESS_TOKEN": TOKEN,
         }
         if args.warehouse == "postgres":
             database = f"gtm_bench_{os.getpid()}"
@@ -130,28 +166,46 @@ def main() -> None:
         sync_s, sync_mib, _ = peak_mib_of([*gtm, "sync"], env, workdir)
         with urllib.request.urlopen(f"{base}/_sandbox/stats") as response:
             stats = json.load(response)
-        contacts = stats["records"]["intercom_contacts_returned"]
-        conversations = stats["records"]["intercom_conversations_returned"]
-        minimum = max(1, math.ceil(contacts / 150)) + max(1, math.ceil(conversations / 150))
+        records = stats["records"]
+        contacts = records["intercom_contacts_returned"]
+        conversations = records["intercom_conversations_returned"]
+        hubspot_records = sum(
+            records[f"hubspot_{kind}_returned"] for kind in ("contacts", "companies", "deals", "owners")
+        )
+        calendly_records = records["calendly_events_returned"] + records["calendly_invitees_returned"]
+        minimums = minimum_requests(stats)
+        minimum = sum(minimums.values())
         build_s, build_mib, _ = peak_mib_of([*gtm, "build"], env, workdir)
-        rows = contacts + conversations
+        rows = contacts + conversations + hubspot_records + calendly_records
         changed, inc_s, inc_stats = incremental_round(base, args, env, workdir, gtm)
         inc_contacts = inc_stats["records"]["intercom_contacts_returned"]
         inc_conversations = inc_stats["records"]["intercom_conversations_returned"]
+        inc_minimums = minimum_requests(inc_stats)
+        # Intercom searches overlap a day (loaders/intercom/README.md): its minimum is the changed contacts
+        inc_minimums["intercom"] = math.ceil(changed / 150) + 1
         lines = [
             f"machine            {platform.machine()}, {os.cpu_count()} cores, "
             f"Python {platform.python_version()}",
             f"warehouse          {args.warehouse}",
             f"customers          {args.customers:,} (seed {args.seed})",
-            f"records fetched    {contacts:,} contacts, {conversations:,} conversations",
+            f"records fetched    {contacts:,} contacts, {conversations:,} conversations (intercom); "
+            f"{hubspot_records:,} (hubspot); {calendly_records:,} events and invitees (calendly)",
             f"requests           {stats['total']:,} made, {minimum:,} minimum possible",
+            *(
+                f"  {vendor:<17}{requests_of(stats, vendor):,} made, {least:,} minimum possible"
+                for vendor, least in minimums.items()
+            ),
             f"sync               {sync_s:,.1f} s, {rows / sync_s:,.0f} records/s, peak {sync_mib:,.0f} MiB",
             f"build              {build_s:,.1f} s, {rows / build_s:,.0f} records/s, "
             f"peak {build_mib:,.0f} MiB",
             f"total              {sync_s + build_s:,.1f} s",
             f"incremental sync   {changed:,} contacts changed: {inc_stats['total']:,} requests made, "
-            f"{math.ceil(changed / 150) + 1:,} minimum possible; {inc_contacts:,} contacts and "
+            f"{sum(inc_minimums.values()):,} minimum possible; {inc_contacts:,} contacts and "
             f"{inc_conversations:,} conversations fetched, {inc_s:,.1f} s",
+            *(
+                f"  {vendor:<17}{requests_of(inc_stats, vendor):,} made, {least:,} minimum possible"
+                for vendor, least in inc_minimums.items()
+            ),
         ]
         print("\n".join(lines))
         if args.warehouse == "postgres":

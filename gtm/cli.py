@@ -7,7 +7,8 @@ import os
 import sys
 import traceback
 from collections.abc import Callable
-from datetime import date
+from dataclasses import replace
+from datetime import date, timedelta
 from typing import Any, TypeVar
 
 import click
@@ -29,6 +30,12 @@ as_of_option = click.option(
     help="As-of date of every metric (default: today in UTC). Env: GTM_AS_OF.",
 )
 json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
+am_option = click.option(
+    "--am",
+    envvar="GTM_AM",
+    metavar="NAME",
+    help="Only the customers of this account manager (name or email, any case). Env: GTM_AM.",
+)
 
 
 def settings(as_of: str | None = None) -> Any:
@@ -44,7 +51,8 @@ def money(value: Any) -> str:
 
 
 def show_summary(data: dict[str, Any]) -> None:
-    table = Table(title=f"Customer health on {data['as_of_date']}", show_header=True)
+    owner = f" · {data['account_manager']}'s customers" if data.get("account_manager") else ""
+    table = Table(title=f"Customer health on {data['as_of_date']}{owner}", show_header=True)
     table.add_column("status")
     table.add_column("customers", justify="right")
     table.add_column("MRR", justify="right")
@@ -70,6 +78,7 @@ def show_at_risk(rows: list[dict[str, Any]]) -> None:
         ("health", "right"),
         ("churn risk", "right"),
         ("signals", "left"),
+        ("AM", "left"),
         ("recommended action", "left"),
     ):
         table.add_column(column, justify=justify)  # type: ignore[arg-type]
@@ -82,24 +91,42 @@ def show_at_risk(rows: list[dict[str, Any]]) -> None:
             f"[{style}]{row['health_score']} {row['health_status']}[/]",
             f"{row['churn_risk']}%",
             row["risk_signals"] or "",
+            row.get("assigned_am") or "-",
             row["recommended_action"] or "",
         )
     out.print(table if rows else "No customer is at risk.")
 
 
-def show_customer(data: dict[str, Any]) -> None:
-    table = Table(title=f"{data.get('name') or ''} <{data['email']}>", show_header=False)
-    table.add_column("field", style="bold")
-    table.add_column("value")
-    for key, value in data.items():
-        if key != "signals":
-            table.add_row(key, "-" if value is None else str(value))
-    out.print(table)
-    for signal in data["signals"]:
-        out.print(
-            f"[bold]{signal['signal']}[/] ({signal['severity']}): {signal['detail']}"
-            f" -> {signal['recommended_action']}"
+def show_am_scorecard(rows: list[dict[str, Any]]) -> None:
+    table = Table(title="Account managers (calls: hosted in the last 90 days)")
+    for column in (
+        "account manager",
+        "customers",
+        "MRR",
+        "avg health",
+        "at risk",
+        "MRR at risk",
+        "calls held",
+        "no-shows",
+        "show rate",
+        "no call 60d",
+    ):
+        table.add_column(column, justify="left" if column == "account manager" else "right")
+    for row in rows:
+        rate = row["call_show_rate"]
+        table.add_row(
+            row["am_name"] + (" (left)" if row["am_has_left"] else ""),
+            f"{row['customers']:,}",
+            money(row["mrr"]),
+            "-" if row["avg_health_score"] is None else f"{row['avg_health_score']:.1f}",
+            f"{row['at_risk_customers']:,}",
+            money(row["at_risk_mrr"]),
+            f"{row['calls_held_90d']:,}",
+            f"{row['call_no_shows_90d']:,}",
+            "-" if rate is None else f"{float(rate):.0%}",
+            f"{row['customers_without_call_60d']:,}",
         )
+    out.print(table if rows else "No account manager yet (HubSpot not synced).")
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
@@ -169,23 +196,36 @@ def build(as_of: str | None) -> None:
 @as_of_option
 @click.option("--full", is_flag=True, help="Full refresh of the sources before building.")
 def run(as_of: str | None, full: bool) -> None:
-    """What cron calls: sync, then build."""
+    """What cron calls: sync, then build, then alerts.
+
+    A failed source does not stop the rest: the build and the alerts still run (so the failed-sync alert
+    goes out now), and gtm exits non-zero afterwards naming the source."""
+    from alerts import run_alerts
     from gtm.build import build as dbt_build
 
     config = settings(as_of)
-    do_sync(config, (), full)
+    sync_error = None
+    try:
+        do_sync(config, (), full)
+    except GtmError as exc:
+        sync_error = exc
+        err.print(f"gtm: {redact(str(exc))}; building and alerting on what is loaded", markup=False)
     dbt_build(config)
+    run_alerts(config)
+    if sync_error is not None:
+        raise sync_error
 
 
 @cli.command()
+@am_option
 @json_option
-def summary(as_json: bool) -> None:
-    """Dashboard summary: customers, MRR, ARR and the health distribution."""
+def summary(am: str | None, as_json: bool) -> None:
+    """Dashboard summary: customers, MRR, ARR, health distribution (one AM's customers with --am)."""
     from gtm import reports
     from gtm.warehouse import connect
 
     with connect(settings(), read_only=True) as warehouse:
-        data = reports.summary(warehouse)
+        data = reports.summary(warehouse, am=am)
     if as_json:
         click.echo(json.dumps(data, indent=2))
     else:
@@ -194,14 +234,15 @@ def summary(as_json: bool) -> None:
 
 @cli.command("at-risk")
 @click.option("--limit", type=click.IntRange(min=1), default=20, show_default=True, help="How many to show.")
+@am_option
 @json_option
-def at_risk(limit: int, as_json: bool) -> None:
-    """At-risk customers with their signals and recommended actions, highest MRR first."""
+def at_risk(limit: int, am: str | None, as_json: bool) -> None:
+    """At-risk customers with their signals, AM and recommended actions, highest MRR first."""
     from gtm import reports
     from gtm.warehouse import connect
 
     with connect(settings(), read_only=True) as warehouse:
-        rows = reports.at_risk(warehouse, limit)
+        rows = reports.at_risk(warehouse, limit, am=am)
     if as_json:
         click.echo(json.dumps(rows, indent=2))
     else:
@@ -212,18 +253,58 @@ def at_risk(limit: int, as_json: bool) -> None:
 @click.argument("email")
 @json_option
 def customer(email: str, as_json: bool) -> None:
-    """Everything known about one customer (EMAIL: case and spaces do not matter)."""
-    from gtm import reports
+    """The customer 360 view of one customer (EMAIL: case and spaces do not matter).
+
+    Profile, health with each dimension's 7- and 30-day trend, engagement, support, usage, commercial,
+    risk indicators, opportunities, up to five recommended actions with owner and due date, a narrative
+    and the exit state (docs/customer-360.md). --json prints seed 004's response shape.
+    """
+    from gtm.customer360 import customer_view, render
     from gtm.warehouse import connect
 
     with connect(settings(), read_only=True) as warehouse:
-        data = reports.customer(warehouse, email)
-    if data is None:
-        raise GtmError(f"no customer with email {email.strip()!r}")
+        view = customer_view(warehouse, email)
     if as_json:
-        click.echo(json.dumps(data, indent=2))
+        click.echo(json.dumps(view, indent=2))
     else:
-        show_customer(data)
+        render(view, out)
+
+
+@cli.command()
+@click.option(
+    "--from", "start", required=True, metavar="YYYY-MM-DD", help="First as-of date to build history for."
+)
+@click.option("--to", "end", required=True, metavar="YYYY-MM-DD", help="Last as-of date (inclusive).")
+@click.option(
+    "--step",
+    type=click.IntRange(min=1),
+    default=1,
+    show_default=True,
+    help="Days between two dates (7: weekly snapshots for a long range).",
+)
+@as_of_option
+def backfill(start: str, end: str, step: int, as_of: str | None) -> None:
+    """Build the health history for each date from --from to --to, from the data the warehouse holds.
+
+    Each date is one build of the models behind marts.customer_health_history with that as-of date (a
+    date already in the history is replaced, never duplicated). Then a full build for the as-of date
+    (--as-of, default today) brings every mart, trends and reports up to date.
+    """
+    from gtm.build import build as dbt_build
+    from gtm.settings import parse_as_of
+
+    first, last = parse_as_of(start), parse_as_of(end)
+    config = settings(as_of)
+    if first > last:
+        raise GtmError(f"--from {first} is after --to {last}")
+    if last > config.as_of:
+        raise GtmError(f"--to {last} is after the as-of date {config.as_of}: history cannot be built ahead")
+    days = [first + timedelta(days=offset) for offset in range(0, (last - first).days + 1, step)]
+    for day in days:
+        err.print(f"history for {day}")
+        dbt_build(replace(config, as_of=day), quiet=True, select="+customer_health_history")
+    dbt_build(config, quiet=True)
+    err.print(f"backfilled {len(days)} date(s); marts rebuilt for {config.as_of}")
 
 
 @cli.command()
@@ -232,22 +313,33 @@ def customer(email: str, as_json: bool) -> None:
 @as_of_option
 def demo(customers: int, seed: int, as_of: str | None) -> None:
     """Run everything against the local sandbox into the default DuckDB warehouse and show the results."""
+    from alerts import run_alerts
     from gtm import reports
     from gtm.build import build as dbt_build
+    from gtm.customer360 import show_customer_360
     from gtm.warehouse import connect
     from sandbox.server import start_in_thread
 
     os.environ["GTM_WAREHOUSE"] = "duckdb"
     config = settings(as_of)
     token = "sandbox-demo-token"
-    server = start_in_thread(customers=customers, seed=seed, token=token, anchor=config.as_of)
+    # a high rate limit: Calendly's one request per event's invitees should not wait on the sandbox's window
+    server = start_in_thread(
+        customers=customers, seed=seed, token=token, anchor=config.as_of, rate_limit=1_000_000
+    )
     try:
-        os.environ["SOURCES__INTERCOM__BASE_URL"] = f"{server.base_url}/intercom"
-        os.environ["SOURCES__INTERCOM__ACCESS_TOKEN"] = token
+        for name, url in server.vendor_urls().items():
+            os.environ[f"SOURCES__{name.upper()}__BASE_URL"] = url
+            os.environ[f"SOURCES__{name.upper()}__ACCESS_TOKEN"] = token
+        os.environ["SOURCES__HUBSPOT__SETTLE_SECONDS"] = "0"  # the sandbox's data is settled
+        # every generated call, whatever the sandbox's anchor (the loader's window follows the real clock)
+        os.environ["SOURCES__CALENDLY__INITIAL_DAYS"] = str(
+            max(400, (date.today() - config.as_of).days + 400)
+        )
         err.print(
             f"Sandbox with {customers:,} customers at {server.base_url}; warehouse {config.duckdb_path}"
         )
-        do_sync(config, ("intercom",), full=True)
+        do_sync(config, tuple(server.vendor_urls()), full=True)
     finally:
         server.shutdown()
         server.server_close()
@@ -256,6 +348,14 @@ def demo(customers: int, seed: int, as_of: str | None) -> None:
     with connect(config, read_only=True) as warehouse:
         show_summary(reports.summary(warehouse))
         show_at_risk(reports.at_risk(warehouse, 10))
+        show_am_scorecard(reports.am_scorecard(warehouse))
+    err.print("Alerts it would send (dry run):")
+    run_alerts(config, dry_run=True)
+    with connect(config, read_only=True) as warehouse:
+        top = reports.at_risk(warehouse, 1)
+        if top:
+            err.print(f"Customer 360 of the top at-risk customer ({top[0]['email']}):")
+            show_customer_360(warehouse, top[0]["email"], out)
 
 
 @cli.group()
@@ -270,7 +370,16 @@ def sandbox() -> None:
 @click.option("--seed", type=int, default=42, show_default=True)
 @click.option("--token", default="sandbox", show_default=True, help="Access token the sandbox accepts.")
 @click.option("--anchor", metavar="YYYY-MM-DD", help="The sandbox's 'today' (default: today in UTC).")
-def sandbox_serve(host: str, port: int, customers: int, seed: int, token: str, anchor: str | None) -> None:
+@click.option(
+    "--rate-limit",
+    type=click.IntRange(min=1),
+    default=1000,
+    show_default=True,
+    help="Requests per vendor per 10 s before the sandbox answers 429.",
+)
+def sandbox_serve(
+    host: str, port: int, customers: int, seed: int, token: str, anchor: str | None, rate_limit: int
+) -> None:
     """Serve every vendor API under http://HOST:PORT/<vendor> until Ctrl-C."""
     from sandbox.server import serve
 
@@ -281,7 +390,17 @@ def sandbox_serve(host: str, port: int, customers: int, seed: int, token: str, a
         seed=seed,
         token=token,
         anchor=date.fromisoformat(anchor) if anchor else None,
+        rate_limit=rate_limit,
     )
+
+
+def _register_alerts() -> None:
+    from alerts.cli import alerts_command
+
+    cli.add_command(alerts_command)
+
+
+_register_alerts()
 
 
 def main() -> None:

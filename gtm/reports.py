@@ -1,9 +1,10 @@
-"""Reads of the marts for the terminal and for scripts (`gtm summary`, `gtm at-risk`, `gtm customer`)."""
+"""Reads of the marts for the terminal and for scripts (`gtm summary`, `gtm at-risk`); `gtm customer` is
+gtm/customer360.py."""
 
 from __future__ import annotations
 
 from datetime import date, datetime
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from gtm.errors import GtmError
@@ -30,8 +31,68 @@ def _require(warehouse: Warehouse, table: str) -> None:
         raise GtmError(f"marts.{table} does not exist yet: run `gtm build` (or `make demo`) first")
 
 
-def summary(warehouse: Warehouse) -> dict[str, Any]:
-    """The dashboard summary in the shape of the original API's /dashboard/summary response."""
+def account_manager(warehouse: Warehouse, am: str) -> dict[str, Any]:
+    """The account manager whose name or email is `am` (case and surrounding spaces do not matter)."""
+    _require(warehouse, "am_scorecard")
+    wanted = am.strip().lower()
+    rows = warehouse.query(
+        "select am_owner_id, am_name, am_email from marts.am_scorecard "
+        "where lower(am_name) = %s or lower(am_email) = %s order by am_owner_id",
+        (wanted, wanted),
+    )
+    if not rows:
+        known = warehouse.query("select am_name from marts.am_scorecard order by am_name")
+        names = ", ".join(row["am_name"] for row in known) or "none (is HubSpot synced?)"
+        raise GtmError(f"no account manager is named {am.strip()!r} (name or email); known: {names}")
+    return rows[0]
+
+
+def _am_summary(warehouse: Warehouse, am: str) -> dict[str, Any]:
+    """The summary of one AM's customers, computed like marts.dashboard_summary."""
+    _require(warehouse, "unified_customers")
+    manager = account_manager(warehouse, am)
+    rows = warehouse.query(
+        "select as_of_date, mrr, arr, health_score, health_status from marts.unified_customers "
+        "where assigned_am_owner_id = %s",
+        (manager["am_owner_id"],),
+    )
+    as_of = warehouse.query("select as_of_date from marts.dashboard_summary")
+
+    def total(values: list[Any]) -> Decimal:
+        return sum((Decimal(str(v)) for v in values if v is not None), Decimal(0))
+
+    scores = [row["health_score"] for row in rows]
+    average = (
+        (Decimal(sum(scores)) / len(scores)).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+        if scores
+        else None
+    )
+    by_status = {status: [row for row in rows if row["health_status"] == status] for status in STATUSES}
+    return jsonable(
+        {
+            "as_of_date": as_of[0]["as_of_date"] if as_of else None,
+            "account_manager": manager["am_name"],
+            "account_manager_email": manager["am_email"],
+            "total_customers": len(rows),
+            "paying_customers": sum(1 for row in rows if row["mrr"] is not None and row["mrr"] > 0),
+            "total_mrr": total([row["mrr"] for row in rows]),
+            "total_arr": total([row["arr"] for row in rows]),
+            "avg_health_score": average,
+            "health_distribution": {
+                status: {"count": len(members), "mrr": total([row["mrr"] for row in members])}
+                for status, members in by_status.items()
+            },
+            "at_risk_count": len(by_status["at_risk"]) + len(by_status["high_risk"]),
+            "critical_count": len(by_status["critical"]),
+        }
+    )
+
+
+def summary(warehouse: Warehouse, am: str | None = None) -> dict[str, Any]:
+    """The dashboard summary in the shape of the original API's /dashboard/summary response; with `am`, of
+    that account manager's customers only (plus account_manager and account_manager_email)."""
+    if am:
+        return _am_summary(warehouse, am)
     _require(warehouse, "dashboard_summary")
     rows = warehouse.query("select * from marts.dashboard_summary")
     if not rows:
@@ -65,30 +126,32 @@ AT_RISK_COLUMNS = (
     "churn_risk",
     "risk_signals",
     "recommended_action",
+    "assigned_am",
+    "assigned_am_email",
 )
 
 
-def at_risk(warehouse: Warehouse, limit: int | None = None) -> list[dict[str, Any]]:
-    """At-risk customers, highest MRR first, with what to do about each."""
+def at_risk(warehouse: Warehouse, limit: int | None = None, am: str | None = None) -> list[dict[str, Any]]:
+    """At-risk customers, highest MRR first, with what to do about each; with `am`, only the customers of
+    that account manager (name or email, case-insensitive)."""
     _require(warehouse, "at_risk_customers")
-    sql = f"select {', '.join(AT_RISK_COLUMNS)} from marts.at_risk_customers order by risk_rank"
-    params: tuple[Any, ...] = ()
+    where, params_list = "", []
+    if am:
+        manager = account_manager(warehouse, am)
+        where = " where lower(assigned_am_email) = %s"
+        params_list.append((manager["am_email"] or "").lower())
+    sql = f"select {', '.join(AT_RISK_COLUMNS)} from marts.at_risk_customers{where} order by risk_rank"
     if limit is not None:
         sql += " limit %s"
-        params = (limit,)
+        params_list.append(limit)
+    params = tuple(params_list)
     return [jsonable(row) for row in warehouse.query(sql, params)]
 
 
-def customer(warehouse: Warehouse, email: str) -> dict[str, Any] | None:
-    """Every column of one customer's unified record, with its risk signals; None when unknown."""
-    _require(warehouse, "unified_customers")
-    email_key = email.strip().lower()
-    rows = warehouse.query("select * from marts.unified_customers where email_key = %s", (email_key,))
-    if not rows:
-        return None
-    signals = warehouse.query(
-        "select signal, severity, detail, recommended_action, action_owner from marts.customer_risk_signals "
-        "where email_key = %s order by signal",
-        (email_key,),
-    )
-    return jsonable({**rows[0], "signals": signals})
+def am_scorecard(warehouse: Warehouse) -> list[dict[str, Any]]:
+    """marts.am_scorecard, largest book (MRR) first."""
+    _require(warehouse, "am_scorecard")
+    return [
+        jsonable(row)
+        for row in warehouse.query("select * from marts.am_scorecard order by mrr desc, am_name")
+    ]

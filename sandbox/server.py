@@ -282,9 +282,18 @@ def serve(
     seed: int = 42,
     token: str = "sandbox",
     anchor: datetime.date | None = None,
+    rate_limit: int = 1000,
 ) -> None:
     """Serve until Ctrl-C, after printing one `<vendor>  <base URL>` line per vendor."""
-    server = make_server(host=host, port=port, customers=customers, seed=seed, token=token, anchor=anchor)
+    server = make_server(
+        host=host,
+        port=port,
+        customers=customers,
+        seed=seed,
+        token=token,
+        anchor=anchor,
+        rate_limit=rate_limit,
+    )
     for name, url in server.vendor_urls().items():
         print(f"{name:<10}{url}", flush=True)
     try:

@@ -161,7 +161,15 @@ def bucket(value: float, thresholds: list[tuple[float, int]], otherwise: int) ->
     return otherwise
 
 
-def health(row: Expected, contact: Mapping[str, Any], as_of: date) -> None:
+def health(
+    row: Expected,
+    contact: Mapping[str, Any],
+    as_of: date,
+    engagement: int | None = None,
+    tenure_start: date | None = None,
+) -> None:
+    """Scores the row. `engagement` (phase 2: from the call show rate) and `tenure_start` (phase 2: HubSpot
+    createdate when the Intercom signup is missing) default to the phase-1 behaviour."""
     dss = row.days_since_seen
     components: list[tuple[int, float | None]] = []
     components.append((25, 0 if dss is None else bucket(dss, [(7, 100), (14, 75), (30, 50), (60, 25)], 0)))
@@ -179,12 +187,13 @@ def health(row: Expected, contact: Mapping[str, Any], as_of: date) -> None:
     else:
         payment = None
     components.append((20, payment))
-    components.append((15, None))  # engagement: no product data in phase 1
+    components.append((15, engagement))  # no product data yet: phase 2 passes the call-based score
     created = contact.get("created_at")
-    if created is None:
+    start = utc_date(created) if created is not None else tenure_start
+    if start is None:
         tenure = None
     else:
-        days = (as_of - utc_date(created)).days
+        days = (as_of - start).days
         tenure = 25 if days < 30 else 50 if days < 90 else 70 if days < 180 else 85 if days < 365 else 100
     components.append((10, tenure))
     mrr = row.mrr

@@ -55,14 +55,15 @@ owner_slack_ids as (
 
 ),
 
--- The assigned account manager: phase 2 (HubSpot) fills this; until then every owner is null.
+-- The assigned account manager (HubSpot owner, else Calendly host; doc block account_manager_assignment);
+-- null until HubSpot is synced, or when the customer has none.
 owners as (
 
     select
         email_key,
-        cast(null as varchar) as owner_email
+        am_email as owner_email
 
-    from customers
+    from {{ ref('int_account_managers_assigned') }}
 
 ),
 

@@ -1,12 +1,35 @@
--- Every record the platform could not use, with the reason and the raw values that failed: the loader's
--- quarantine (malformed records) plus what the models cannot match or use (missing / invalid email,
--- conversations matching no customer, invalid subscriptions and payments).
+-- Every record the platform could not use, with the reason and the raw values that failed: the loaders'
+-- quarantine (malformed records, every source) plus what the models cannot match or use (missing / invalid
+-- email in Intercom, HubSpot or Calendly, conversations matching no customer, invalid subscriptions and
+-- payments).
 
 with
 
 loader_quarantine as (
 
     select * from {{ ref('stg_intercom__quarantine') }}
+    union all
+    select * from {{ ref('stg_hubspot__quarantine') }}
+    union all
+    select * from {{ ref('stg_calendly__quarantine') }}
+
+),
+
+hubspot_contacts as (
+
+    select * from {{ ref('stg_hubspot__contacts') }}
+
+),
+
+hubspot_merges as (
+
+    select * from {{ ref('stg_hubspot__contact_merges') }}
+
+),
+
+calendly_invitees as (
+
+    select * from {{ ref('stg_calendly__invitees') }}
 
 ),
 
@@ -80,6 +103,54 @@ from_contacts as (
         loaded_at as detected_at
 
     from contacts
+    where not is_valid_email
+
+),
+
+from_hubspot_contacts as (
+
+    select
+        {{ dbt.concat(["'hubspot:contacts:'", "coalesce(hubspot_contacts.contact_id, hubspot_contacts.dlt_id)"]) }}
+            as quarantine_id,
+        'hubspot' as source_name,
+        'contacts' as entity,
+        hubspot_contacts.contact_id as record_id,
+        case
+            when hubspot_contacts.email is null or trim(hubspot_contacts.email) = '' then 'missing_email'
+            else 'invalid_email'
+        end as reason,
+        {{ dbt.concat([
+            "'email='", "coalesce(hubspot_contacts.email, '<null>')",
+            "'; firstname='", "coalesce(hubspot_contacts.first_name, '<null>')",
+            "'; lastname='", "coalesce(hubspot_contacts.last_name, '<null>')",
+        ]) }} as raw_values,
+        hubspot_contacts.loaded_at as detected_at
+
+    from hubspot_contacts
+    left join hubspot_merges
+        on hubspot_contacts.contact_id = hubspot_merges.merged_contact_id
+    where not hubspot_contacts.is_valid_email and hubspot_merges.merged_contact_id is null
+
+),
+
+from_calendly_invitees as (
+
+    select
+        {{ dbt.concat(["'calendly:invitees:'", "coalesce(invitee_uri, dlt_id)"]) }} as quarantine_id,
+        'calendly' as source_name,
+        'invitees' as entity,
+        invitee_uri as record_id,
+        case
+            when email is null or trim(email) = '' then 'missing_email'
+            else 'invalid_email'
+        end as reason,
+        {{ dbt.concat([
+            "'email='", "coalesce(email, '<null>')",
+            "'; name='", "coalesce(invitee_name, '<null>')",
+        ]) }} as raw_values,
+        loaded_at as detected_at
+
+    from calendly_invitees
     where not is_valid_email
 
 ),
@@ -183,6 +254,10 @@ unioned as (
     select * from from_subscriptions
     union all
     select * from from_payments
+    union all
+    select * from from_hubspot_contacts
+    union all
+    select * from from_calendly_invitees
 
 ),
 

@@ -1,5 +1,8 @@
 -- Health score, health status, churn risk and data-quality score per customer (metrics.md; doc block
 -- `health_score`). Every sub-score, applied weight, weighted contribution and penalty is a column.
+-- Phase 2 feeds the same components: while product logins are absent, engagement scores the call show rate
+-- of the call window (engagement_basis); without an Intercom signup, tenure counts from the HubSpot
+-- createdate of a contact in a customer lifecycle stage (tenure_basis).
 
 {%- set weights = {
     'activity_recency': var('health_weight_activity_recency'),
@@ -19,14 +22,38 @@ customers as (
 
 ),
 
+component_bases as (
+
+    select
+        *,
+        case
+            when signup_date is not null then 'intercom_signup'
+            when
+                hubspot_created_at is not null
+                and lifecycle_stage in ('{{ var("tenure_lifecycle_stages") | join("', '") }}')
+                then 'hubspot_createdate'
+        end as tenure_basis,
+        case
+            when logins_30d is not null then 'product_logins'
+            when call_show_rate_90d is not null then 'call_show_rate'
+        end as engagement_basis
+
+    from customers
+
+),
+
 inputs as (
 
     select
         *,
-        {{ dbt.datediff('signup_date', as_of_date(), 'day') }} as tenure_days,
+        {{ dbt.datediff(
+            "case tenure_basis when 'intercom_signup' then signup_date"
+            ~ " when 'hubspot_createdate' then cast(hubspot_created_at as date) end",
+            as_of_date(), 'day'
+        ) }} as tenure_days,
         (days_since_seen is null or days_since_seen > {{ var('inactive_days') }}) as is_inactive
 
-    from customers
+    from component_bases
 
 ),
 
@@ -48,9 +75,11 @@ sub_scores as (
             when subscription_status = '{{ status }}' then {{ score }}
             {%- endfor %}
         end as payment_health_raw,
-        case
-            when logins_30d is not null
+        case engagement_basis
+            when 'product_logins'
                 then {{ bucket_score('logins_30d', var('engagement_buckets'), '>=') }}
+            when 'call_show_rate'
+                then {{ bucket_score('call_show_rate_90d', var('engagement_call_show_rate_buckets'), '>=') }}
         end as engagement_raw,
         case
             when tenure_days is not null
@@ -137,7 +166,9 @@ final as (
         email,
         name,
         intercom_contact_id,
+        hubspot_contact_id,
         stripe_customer_id,
+        company_name,
         location_country,
         location_city,
         signup_date,
@@ -154,6 +185,7 @@ final as (
         has_foreign_currency,
         last_payment_amount,
         last_payment_date,
+        next_renewal_date,
         last_seen_at,
         days_since_seen,
         logins_7d,
@@ -165,6 +197,29 @@ final as (
         mentioned_cancel,
         csat_score,
         last_intercom_sync,
+        lifecycle_stage,
+        assigned_am_owner_id,
+        assigned_am,
+        assigned_am_email,
+        am_has_left,
+        am_assignment_source,
+        deal_stage,
+        open_deal_count,
+        open_deal_value,
+        has_recent_lost_deal,
+        last_deal_lost_date,
+        calls_booked_90d,
+        calls_held_90d,
+        call_no_shows_90d,
+        call_show_rate,
+        call_show_rate_90d,
+        last_call_at,
+        days_since_last_call,
+        next_call_at,
+        last_hubspot_sync,
+        last_calendly_sync,
+        engagement_basis,
+        tenure_basis,
         tenure_days,
         is_inactive,
         {%- for component, weight in weights.items() %}

@@ -1,5 +1,6 @@
--- One row per customer (email_key): the union of every source's valid emails, with match_confidence and
--- source_count, and each domain's attributes joined on email_key. Phase 1 has one source (Intercom); a new
+-- One row per customer (email_key): the union of every source's valid emails (Intercom contacts, live HubSpot
+-- contacts, Calendly invitees), with match_confidence and source_count, and each domain's attributes joined
+-- on email_key. Profile fields come from Intercom, else HubSpot, else the latest Calendly booking. A new
 -- source adds one branch to customer_sources and its attributes below.
 
 with
@@ -23,9 +24,46 @@ support as (
 
 ),
 
+hubspot_contacts as (
+
+    select * from {{ ref('int_hubspot_contacts_deduplicated') }}
+    where is_primary_contact
+
+),
+
+deals as (
+
+    select * from {{ ref('int_hubspot_deals_aggregated') }}
+
+),
+
+calls as (
+
+    select * from {{ ref('int_calendly_calls_aggregated') }}
+
+),
+
+account_managers as (
+
+    select * from {{ ref('int_account_managers_assigned') }}
+
+),
+
 loads as (
 
     select * from {{ ref('stg_intercom__loads') }}
+
+),
+
+hubspot_loads as (
+
+    select * from {{ ref('stg_hubspot__loads') }}
+
+),
+
+calendly_loads as (
+
+    select * from {{ ref('stg_calendly__loads') }}
 
 ),
 
@@ -37,6 +75,24 @@ customer_sources as (
         false as needed_extra_normalisation
 
     from contacts
+
+    union all
+
+    select
+        email_key,
+        'hubspot' as source_name,
+        false as needed_extra_normalisation
+
+    from hubspot_contacts
+
+    union all
+
+    select
+        email_key,
+        'calendly' as source_name,
+        false as needed_extra_normalisation
+
+    from calls
 
 ),
 
@@ -60,16 +116,36 @@ intercom_sync as (
 
 ),
 
+hubspot_sync as (
+
+    select max(inserted_at) as last_hubspot_sync
+    from hubspot_loads
+    where is_loaded
+
+),
+
+calendly_sync as (
+
+    select max(inserted_at) as last_calendly_sync
+    from calendly_loads
+    where is_loaded
+
+),
+
 final as (
 
     select
         customers.email_key,
-        contacts.email,
+        coalesce(contacts.email, hubspot_contacts.email, calls.email) as email,
         coalesce(
             nullif(trim(contacts.contact_name), ''),
-            {{ dbt.split_part('contacts.email', "'@'", 1) }}
+            hubspot_contacts.contact_name,
+            nullif(trim(calls.invitee_name), ''),
+            {{ dbt.split_part('coalesce(contacts.email, hubspot_contacts.email, calls.email)', "'@'", 1) }}
         ) as name,
         contacts.contact_id as intercom_contact_id,
+        hubspot_contacts.contact_id as hubspot_contact_id,
+        hubspot_contacts.company_name,
         contacts.stripe_customer_id,
         contacts.location_country,
         contacts.location_city,
@@ -87,6 +163,7 @@ final as (
         coalesce(revenue.has_foreign_currency, false) as has_foreign_currency,
         revenue.last_payment_amount,
         revenue.last_payment_date,
+        revenue.next_renewal_date,
         contacts.last_seen_at,
         {{ dbt.datediff('cast(contacts.last_seen_at as date)', as_of_date(), 'day') }} as days_since_seen,
         cast(null as integer) as logins_7d,
@@ -98,6 +175,35 @@ final as (
         coalesce(support.mentioned_cancel, false) as mentioned_cancel,
         support.csat_score,
         intercom_sync.last_intercom_sync,
+        hubspot_contacts.created_at as hubspot_created_at,
+        hubspot_contacts.lifecycle_stage,
+        account_managers.am_owner_id as assigned_am_owner_id,
+        account_managers.am_name as assigned_am,
+        account_managers.am_email as assigned_am_email,
+        account_managers.am_has_left,
+        account_managers.am_assignment_source,
+        deals.deal_stage,
+        case when hubspot_contacts.contact_id is not null then coalesce(deals.open_deal_count, 0) end
+            as open_deal_count,
+        cast(
+            case when hubspot_contacts.contact_id is not null then coalesce(deals.open_deal_value, 0) end
+            as decimal(18, 2)
+        ) as open_deal_value,
+        coalesce(deals.has_recent_lost_deal, false) as has_recent_lost_deal,
+        cast(deals.last_deal_lost_at as date) as last_deal_lost_date,
+        case when calendly_sync.last_calendly_sync is not null then coalesce(calls.calls_booked_90d, 0) end
+            as calls_booked_90d,
+        case when calendly_sync.last_calendly_sync is not null then coalesce(calls.calls_held_90d, 0) end
+            as calls_held_90d,
+        case when calendly_sync.last_calendly_sync is not null then coalesce(calls.call_no_shows_90d, 0) end
+            as call_no_shows_90d,
+        calls.call_show_rate,
+        calls.call_show_rate_90d,
+        calls.last_call_at,
+        calls.days_since_last_call,
+        calls.next_call_at,
+        hubspot_sync.last_hubspot_sync,
+        calendly_sync.last_calendly_sync,
         case
             when customers.needed_extra_normalisation then 'low'
             when customers.source_count >= 2 then 'high'
@@ -113,7 +219,17 @@ final as (
         on customers.email_key = revenue.email_key
     left join support
         on customers.email_key = support.email_key
+    left join hubspot_contacts
+        on customers.email_key = hubspot_contacts.email_key
+    left join deals
+        on customers.email_key = deals.email_key
+    left join calls
+        on customers.email_key = calls.email_key
+    left join account_managers
+        on customers.email_key = account_managers.email_key
     cross join intercom_sync
+    cross join hubspot_sync
+    cross join calendly_sync
 
 )
 

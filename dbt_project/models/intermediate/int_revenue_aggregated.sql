@@ -1,6 +1,7 @@
 -- Revenue per customer (email_key) from the primary contact's Stripe data (metrics.md, Revenue):
 -- mrr, arr (from the unrounded mrr), ltv, subscription_count, subscription_status (attribute, else the best
--- subscription status), is_delinquent, and the plan / last-payment attributes.
+-- subscription status), is_delinquent, the plan / last-payment attributes, and next_renewal_date (the earliest
+-- current period end of the annual subscriptions counted in MRR).
 -- No Stripe data at all (no stripe id, no subscriptions, no payments): the revenue metrics are null.
 
 {%- set status_order = var('subscription_status_order') %}
@@ -43,7 +44,9 @@ subscription_totals as (
             end
         ) as best_status_rank,
         max(case when is_counted_in_mrr and is_unconverted_foreign_currency then 1 else 0 end)
-            as has_unconverted_subscription
+            as has_unconverted_subscription,
+        min(case when is_counted_in_mrr and plan_interval = 'year' then current_period_end_at end)
+            as next_annual_renewal_at
 
     from subscriptions
     group by email_key
@@ -78,6 +81,7 @@ joined as (
         subscription_totals.mrr_unrounded,
         subscription_totals.subscription_count,
         subscription_totals.best_status_rank,
+        subscription_totals.next_annual_renewal_at,
         payment_totals.ltv_unrounded,
         (
             contacts.stripe_customer_id is not null
@@ -142,7 +146,8 @@ final as (
         cast(
             {{ round_half_up('stripe_last_charge_amount_cents / 100.0', 2) }} as decimal(18, 2)
         ) as last_payment_amount,
-        cast(stripe_last_charge_at as date) as last_payment_date
+        cast(stripe_last_charge_at as date) as last_payment_date,
+        cast(next_annual_renewal_at as date) as next_renewal_date
 
     from joined
 

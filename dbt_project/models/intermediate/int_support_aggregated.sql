@@ -1,5 +1,6 @@
 -- Support metrics per customer (email_key), over the conversations whose contacts include any of the
 -- customer's valid contacts (superseded duplicates included), each conversation counted once per customer.
+-- Conversations created after the as-of day are left out, so a past as-of build (backfill) sees that day.
 
 with
 
@@ -43,6 +44,10 @@ joined as (
     from customer_conversations
     inner join conversations
         on customer_conversations.conversation_id = conversations.conversation_id
+    -- point in time: a build for a past T (backfill) does not count conversations created after T's day
+    where
+        conversations.created_at is null
+        or conversations.created_at < {{ dbt.dateadd('day', 1, as_of_timestamp()) }}
 
 ),
 

@@ -53,6 +53,8 @@ final as (
         cast(top_signals.top_signal_detail as varchar) as top_signal_detail,
         cast(top_signals.recommended_action as varchar) as recommended_action,
         cast(top_signals.action_owner as varchar) as action_owner,
+        cast(customers.assigned_am as varchar) as assigned_am,
+        cast(customers.assigned_am_email as varchar) as assigned_am_email,
         cast(customers.subscription_status as varchar) as subscription_status,
         cast(customers.days_since_seen as integer) as days_since_seen,
         cast(customers.open_tickets as integer) as open_tickets,

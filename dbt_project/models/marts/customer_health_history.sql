@@ -1,6 +1,7 @@
 -- One row per (customer, as-of date): the daily health snapshot. Incremental, delete+insert on as_of_date:
 -- a rebuild for the same T replaces that date's rows (a customer who vanished does not linger), never
--- duplicates; other dates are kept. unified_customers reads the earlier dates for the drop signals.
+-- duplicates; other dates are kept. unified_customers reads the earlier dates for the drop signals,
+-- customer_health_trends for the 7/30-day deltas, and the report marts for their weeks, months and quarters.
 
 {{
     config(
@@ -37,7 +38,9 @@ final as (
         cast(penalty_total as integer) as penalty_total,
         cast(mrr as decimal(18, 2)) as mrr,
         cast(churn_risk as integer) as churn_risk,
-        cast(data_quality_score as integer) as data_quality_score
+        cast(data_quality_score as integer) as data_quality_score,
+        cast(plan_name as varchar) as plan_name,
+        cast(subscription_status as varchar) as subscription_status
 
     from customers
 

@@ -5,6 +5,9 @@
     'cancel_mention': dbt.concat([
         "'cancel keyword in a customer message within " ~ var('cancel_window_days') ~ " days'",
     ]),
+    'deal_lost': dbt.concat([
+        "'deal closed lost on '", "coalesce(cast(last_deal_lost_date as varchar), '?')",
+    ]),
     'health_drop': dbt.concat([
         "'health '", "cast(health_score_7d_max as varchar)", "' -> '", "cast(health_score as varchar)",
         "' within " ~ var('health_drop_days') ~ " days'",
@@ -16,6 +19,9 @@
         "'mrr '", "cast(previous_mrr as varchar)", "' -> '", "cast(coalesce(mrr, 0) as varchar)",
         "' ('", "coalesce(cast(mrr_change_pct as varchar), '')", "'%)'",
     ]),
+    'no_owner_on_paying_account': "case when am_has_left then "
+        ~ dbt.concat(["'account manager '", "assigned_am", "' has left'"])
+        ~ " else 'no account manager (HubSpot owner or call host)' end",
     'open_priority_ticket': dbt.concat([
         "cast(open_tickets as varchar)", "' open ticket(s), at least one priority'",
     ]),
@@ -23,6 +29,10 @@
         ~ dbt.concat(["subscription_status", "', delinquent'"])
         ~ " when subscription_status in ('past_due', 'unpaid') then subscription_status"
         ~ " else 'delinquent' end",
+    'repeated_no_shows': dbt.concat([
+        "cast(call_no_shows_90d as varchar)", "' no-shows in " ~ var('call_window_days') ~ " days ('",
+        "cast(calls_held_90d as varchar)", "' held)'",
+    ]),
 } %}
 
 with

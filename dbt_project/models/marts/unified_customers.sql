@@ -1,6 +1,7 @@
 -- The unified customer record: one row per email_key for the as-of date T, with the fields of seed 003's
 -- mapping, every health component, penalty, churn risk, data quality, and the risk signals (trend signals
--- compare with earlier snapshots in customer_health_history).
+-- compare with earlier snapshots in customer_health_history; health_trend and the 7/30-day deltas come from
+-- customer_health_trends).
 
 {%- set components = ['activity_recency', 'support_sentiment', 'payment_health', 'engagement', 'tenure', 'mrr_weighting'] %}
 
@@ -31,6 +32,13 @@ previous_snapshots as (
 
 ),
 
+overall_trends as (
+
+    select * from {{ ref('customer_health_trends') }}
+    where dimension = 'overall'
+
+),
+
 recent_health as (
 
     select
@@ -56,7 +64,10 @@ trended as (
                     ~ ' / previous_snapshots.previous_mrr', 2
                 ) }}
         end as mrr_change_pct,
-        recent_health.health_score_7d_max
+        recent_health.health_score_7d_max,
+        overall_trends.delta_7d as health_delta_7d,
+        overall_trends.delta_30d as health_delta_30d,
+        coalesce(overall_trends.trend, 'insufficient_history') as health_trend
 
     from customers
     left join previous_snapshots
@@ -65,6 +76,8 @@ trended as (
             and previous_snapshots.snapshot_rank = 1
     left join recent_health
         on customers.email_key = recent_health.email_key
+    left join overall_trends
+        on customers.email_key = overall_trends.email_key
 
 ),
 
@@ -102,10 +115,18 @@ final as (
         cast(trended.email as varchar) as email,
         cast(trended.name as varchar) as name,
         cast(trended.intercom_contact_id as varchar) as intercom_contact_id,
+        cast(trended.hubspot_contact_id as varchar) as hubspot_contact_id,
         cast(trended.stripe_customer_id as varchar) as stripe_customer_id,
         cast(trended.location_country as varchar) as location_country,
         cast(trended.location_city as varchar) as location_city,
         cast(trended.signup_date as date) as signup_date,
+        cast(trended.company_name as varchar) as company_name,
+        cast(trended.lifecycle_stage as varchar) as lifecycle_stage,
+        cast(trended.assigned_am as varchar) as assigned_am,
+        cast(trended.assigned_am_email as varchar) as assigned_am_email,
+        cast(trended.assigned_am_owner_id as varchar) as assigned_am_owner_id,
+        cast(trended.am_has_left as boolean) as am_has_left,
+        cast(trended.am_assignment_source as varchar) as am_assignment_source,
         cast(trended.mrr as decimal(18, 2)) as mrr,
         cast(trended.arr as decimal(18, 2)) as arr,
         cast(trended.ltv as decimal(18, 2)) as ltv,
@@ -117,6 +138,10 @@ final as (
         cast(trended.has_foreign_currency as boolean) as has_foreign_currency,
         cast(trended.last_payment_amount as decimal(18, 2)) as last_payment_amount,
         cast(trended.last_payment_date as date) as last_payment_date,
+        cast(trended.next_renewal_date as date) as next_renewal_date,
+        cast(
+            {{ dbt.datediff(as_of_date(), 'trended.next_renewal_date', 'day') }} as integer
+        ) as days_to_renewal,
         cast(trended.previous_as_of_date as date) as previous_as_of_date,
         cast(trended.previous_mrr as decimal(18, 2)) as previous_mrr,
         cast(trended.mrr_change_pct as decimal(18, 2)) as mrr_change_pct,
@@ -131,6 +156,23 @@ final as (
         cast(trended.mentioned_cancel as boolean) as mentioned_cancel,
         cast(trended.csat_score as decimal(5, 2)) as csat_score,
         cast(trended.last_intercom_sync as {{ dbt.type_timestamp() }}) as last_intercom_sync,
+        cast(trended.calls_booked_90d as integer) as calls_booked_90d,
+        cast(trended.calls_held_90d as integer) as calls_held_90d,
+        cast(trended.call_no_shows_90d as integer) as call_no_shows_90d,
+        cast(trended.call_show_rate as decimal(5, 4)) as call_show_rate,
+        cast(trended.call_show_rate_90d as decimal(5, 4)) as call_show_rate_90d,
+        cast(trended.last_call_at as {{ dbt.type_timestamp() }}) as last_call_at,
+        cast(trended.days_since_last_call as integer) as days_since_last_call,
+        cast(trended.next_call_at as {{ dbt.type_timestamp() }}) as next_call_at,
+        cast(trended.deal_stage as varchar) as deal_stage,
+        cast(trended.open_deal_count as integer) as open_deal_count,
+        cast(trended.open_deal_value as decimal(18, 2)) as open_deal_value,
+        cast(trended.has_recent_lost_deal as boolean) as has_recent_lost_deal,
+        cast(trended.last_deal_lost_date as date) as last_deal_lost_date,
+        cast(trended.last_hubspot_sync as {{ dbt.type_timestamp() }}) as last_hubspot_sync,
+        cast(trended.last_calendly_sync as {{ dbt.type_timestamp() }}) as last_calendly_sync,
+        cast(trended.engagement_basis as varchar) as engagement_basis,
+        cast(trended.tenure_basis as varchar) as tenure_basis,
         {%- for component in components %}
         cast(trended.{{ component }}_score as decimal(5, 2)) as {{ component }}_score,
         cast(trended.{{ component }}_weight_applied as integer) as {{ component }}_weight_applied,
@@ -146,6 +188,9 @@ final as (
         cast(trended.health_score as integer) as health_score,
         cast(trended.health_score_7d_max as integer) as health_score_7d_max,
         cast(trended.health_status as varchar) as health_status,
+        cast(trended.health_delta_7d as integer) as health_delta_7d,
+        cast(trended.health_delta_30d as integer) as health_delta_30d,
+        cast(trended.health_trend as varchar) as health_trend,
         cast(trended.churn_risk as integer) as churn_risk,
         cast(coalesce(signal_lists.risk_signals, '') as varchar) as risk_signals,
         cast(trended.data_quality_score as integer) as data_quality_score,

@@ -1,0 +1,32 @@
+with
+
+quarantine as (
+
+    {{ source_or_empty('hubspot', 'quarantine', {
+        'quarantine_id': 'varchar',
+        'source': 'varchar',
+        'entity': 'varchar',
+        'record_id': 'varchar',
+        'reason': 'varchar',
+        'raw_record': 'varchar',
+        'quarantined_at': 'timestamp with time zone',
+    }) }}
+
+),
+
+renamed as (
+
+    select
+        quarantine_id,
+        source as source_name,
+        entity,
+        record_id,
+        reason,
+        raw_record,
+        {{ to_utc_timestamp('quarantined_at') }} as quarantined_at
+
+    from quarantine
+
+)
+
+select * from renamed

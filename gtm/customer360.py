@@ -1,0 +1,632 @@
+"""The customer 360 view (seed 004) of one customer, built from the marts.
+
+`load_facts` reads the marts; everything after it is a pure function of those rows: risk indicators,
+opportunities, recommended actions, the exit state of seed 004's action routing, and a narrative whose every
+sentence is a template filled from named columns. Nothing reads the clock: dates are relative to the
+as-of date of the build. The rules are documented in docs/customer-360.md.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+from rich.console import Console, Group
+from rich.panel import Panel
+from rich.table import Table
+from rich.text import Text
+
+from gtm.errors import GtmError
+from gtm.reports import jsonable
+from gtm.warehouse import Warehouse
+
+# Seed 004's action routing thresholds (docs/customer-360.md, "Exit state").
+AT_RISK_BELOW = 60
+EXPANSION_ABOVE = 75
+RENEWAL_WINDOW_DAYS = 90
+MAX_ACTIONS = 5
+SEVERITY_RANK = {"critical": 4, "high": 3, "medium": 2, "low": 1}
+# Due date of a recommended action: the as-of date plus this many days, by severity.
+DUE_DAYS = {"critical": 1, "high": 3, "medium": 7, "low": 14}
+# Seed 004's guardrail: support data is stale after 24 hours (Intercom carries support and activity).
+STALE_AFTER = {"intercom": timedelta(hours=24)}
+# Sources of later phases: connected once unified_customers has their last_<source>_sync column.
+LATER_SOURCES = ("hubspot", "calendly", "userflow")
+DIMENSIONS = (
+    "activity_recency",
+    "support_sentiment",
+    "payment_health",
+    "engagement",
+    "tenure",
+    "mrr_weighting",
+)
+# The skill of seed 004 each signal would trigger (null: none).
+SKILL_TRIGGERS = {
+    "cancel_mention": "customer_success/risk_mitigation_playbook",
+    "health_drop": "customer_success/red_flag_detector",
+    "health_declining": "customer_success/red_flag_detector",
+    "open_priority_ticket": "support_ops/escalation_predictor",
+    "payment_delinquent": "billing/dunning_automation",
+    "renewal_approaching": "customer_success/quarterly_business_review",
+    "multiple_subscriptions": "customer_success/success_plan_generator",
+    "trial_conversion": "customer_success/success_plan_generator",
+}
+USAGE_PENDING = (
+    "No product usage data yet: logins and feature usage arrive with the product sources (Userflow, the "
+    "admin dashboard) in phase 3."
+)
+STATUS_STYLE = {"healthy": "green", "at_risk": "yellow", "high_risk": "dark_orange", "critical": "red"}
+EXIT_STYLE = {
+    "at_risk": "bold red",
+    "escalation_required": "bold dark_orange",
+    "expansion_ready": "bold green",
+    "renewal_focus": "bold cyan",
+    "attention_needed": "bold yellow",
+    "healthy": "bold green",
+}
+
+
+@dataclass(frozen=True)
+class Facts:
+    """The mart rows of one customer: everything the view is computed from."""
+
+    customer: dict[str, Any]
+    signals: list[dict[str, Any]] = field(default_factory=list)
+    trends: dict[str, dict[str, Any]] = field(default_factory=dict)
+    sync_runs: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Sentence:
+    """One sentence of the narrative and the columns its facts come from."""
+
+    text: str
+    columns: tuple[str, ...]
+
+
+def _require(warehouse: Warehouse, table: str) -> None:
+    if not warehouse.table_exists("marts", table):
+        raise GtmError(f"marts.{table} does not exist yet: run `gtm build` (or `make demo`) first")
+
+
+def load_facts(warehouse: Warehouse, email: str) -> Facts | None:
+    """Read one customer's rows from the marts (None when the email is unknown; case and spaces ignored)."""
+    for table in ("unified_customers", "customer_risk_signals", "customer_health_trends"):
+        _require(warehouse, table)
+    email_key = email.strip().lower()
+    rows = warehouse.query("select * from marts.unified_customers where email_key = %s", (email_key,))
+    if not rows:
+        return None
+    signals = warehouse.query(
+        "select signal, severity, detail, recommended_action, action_owner"
+        " from marts.customer_risk_signals where email_key = %s order by severity_rank desc, signal",
+        (email_key,),
+    )
+    trends = warehouse.query("select * from marts.customer_health_trends where email_key = %s", (email_key,))
+    sync_runs: dict[str, dict[str, Any]] = {}
+    if warehouse.table_exists("ops", "sync_log"):
+        for run in warehouse.query(
+            "select source, status, finished_at, error_message from ops.sync_log order by finished_at"
+        ):
+            sync_runs[run["source"]] = run
+    return Facts(
+        customer=rows[0],
+        signals=signals,
+        trends={row["dimension"]: row for row in trends},
+        sync_runs=sync_runs,
+    )
+
+
+# --- formatting helpers ------------------------------------------------------------------------------
+
+
+def money(value: Any) -> str:
+    return "-" if value is None else f"${Decimal(str(value)):,.2f}"
+
+
+def _number(value: Any) -> Any:
+    """Decimals as int when whole, else float (for JSON and sentences)."""
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() else float(value)
+    return value
+
+
+def _plural(count: int, word: str) -> str:
+    return f"{count} {word}" if count == 1 else f"{count} {word}s"
+
+
+# --- derived facts (pure) ----------------------------------------------------------------------------
+
+
+def renewal_approaching(customer: dict[str, Any]) -> bool:
+    days = customer.get("days_to_renewal")
+    return days is not None and 0 <= days <= RENEWAL_WINDOW_DAYS
+
+
+def risk_indicators(facts: Facts) -> list[dict[str, Any]]:
+    """Risk signals of customer_risk_signals, plus a declining health trend and an approaching renewal."""
+    customer = facts.customer
+    indicators = [
+        {
+            "type": signal["signal"],
+            "severity": signal["severity"],
+            "signal": signal["detail"],
+            "recommendation": signal["recommended_action"],
+            "owner": signal["action_owner"],
+        }
+        for signal in facts.signals
+    ]
+    signal_names = {signal["signal"] for signal in facts.signals}
+    if customer.get("health_trend") == "declining" and "health_drop" not in signal_names:
+        indicators.append(
+            {
+                "type": "health_declining",
+                "severity": "medium",
+                "signal": f"health fell {-customer['health_delta_7d']} points in 7 days "
+                f"(to {customer['health_score']})",
+                "recommendation": "Review the health dimensions that fell and check in with the customer",
+                "owner": "account_manager",
+            }
+        )
+    if renewal_approaching(customer):
+        indicators.append(
+            {
+                "type": "renewal_approaching",
+                "severity": "low",
+                "signal": f"annual contract renews on {customer['next_renewal_date']} "
+                f"(in {customer['days_to_renewal']} days), no QBR known",
+                "recommendation": "Schedule a business review before the renewal",
+                "owner": "account_manager",
+            }
+        )
+    return sorted(indicators, key=lambda item: -SEVERITY_RANK[item["severity"]])
+
+
+def opportunities(customer: dict[str, Any]) -> list[dict[str, Any]]:
+    """Expansion signals the data supports (phase 1: several subscriptions, a trial to convert)."""
+    found = []
+    if (customer.get("subscription_count") or 0) >= 2:
+        found.append(
+            {
+                "type": "multiple_subscriptions",
+                "signal": f"{customer['subscription_count']} subscriptions counted in MRR "
+                f"({money(customer['mrr'])} a month)",
+                "recommendation": "Propose consolidating the subscriptions onto a higher plan",
+                "owner": "account_manager",
+            }
+        )
+    if customer.get("subscription_status") == "trialing":
+        found.append(
+            {
+                "type": "trial_conversion",
+                "signal": "subscription is trialing",
+                "recommendation": "Walk the trial through its first results and propose a paid plan",
+                "owner": "account_manager",
+            }
+        )
+    return found
+
+
+def exit_state(
+    customer: dict[str, Any], indicators: list[dict[str, Any]], found: list[dict[str, Any]]
+) -> tuple[str, str]:
+    """Seed 004's action routing, first match wins; returns (state, the reason in words)."""
+    score = customer["health_score"]
+    critical = [item["type"] for item in indicators if item["severity"] == "critical"]
+    if score < AT_RISK_BELOW or critical:
+        reason = f"health {score} < {AT_RISK_BELOW}" if score < AT_RISK_BELOW else f"critical: {critical[0]}"
+        return "at_risk", reason
+    if customer.get("has_open_priority_ticket"):
+        return "escalation_required", "an open priority ticket"
+    if found and score > EXPANSION_ABOVE:
+        return "expansion_ready", f"{found[0]['type']} with health {score} > {EXPANSION_ABOVE}"
+    if renewal_approaching(customer):
+        return "renewal_focus", f"renewal in {customer['days_to_renewal']} days and no QBR known"
+    if indicators or customer["health_status"] != "healthy":
+        concern = indicators[0]["type"] if indicators else f"health status {customer['health_status']}"
+        return "attention_needed", concern
+    return "healthy", f"health {score}, no risk signal"
+
+
+def _owner(owner: str, customer: dict[str, Any]) -> str:
+    """The assigned AM's name for account_manager actions once CRM data (phase 2) names one."""
+    assigned = customer.get("assigned_am")
+    return assigned if owner == "account_manager" and assigned else owner
+
+
+def recommended_actions(
+    customer: dict[str, Any], indicators: list[dict[str, Any]], found: list[dict[str, Any]], as_of: date
+) -> list[dict[str, Any]]:
+    """At most five actions, most severe first (opportunities count as low), each with owner and due date."""
+    candidates = [(item["severity"], item) for item in indicators]
+    candidates += [("low", item) for item in found]
+    candidates.sort(key=lambda pair: -SEVERITY_RANK[pair[0]])
+    return [
+        {
+            "priority": rank,
+            "action": item["recommendation"],
+            "owner": _owner(item["owner"], customer),
+            "dueDate": (as_of + timedelta(days=DUE_DAYS[severity])).isoformat(),
+            "severity": severity,
+            "reason": item["type"],
+            "skillTrigger": SKILL_TRIGGERS.get(item["type"]),
+        }
+        for rank, (severity, item) in enumerate(candidates[:MAX_ACTIONS], start=1)
+    ]
+
+
+def _as_datetime(value: Any) -> datetime | None:
+    if value is None or isinstance(value, datetime):
+        return value
+    return datetime.fromisoformat(str(value))
+
+
+def data_sources(facts: Facts, as_of: date) -> list[dict[str, Any]]:
+    """Which sources matched the customer, when each was last synced, and whether that is stale at T."""
+    customer = facts.customer
+    start_of_day = datetime(as_of.year, as_of.month, as_of.day)
+    sources = []
+    for name in ("intercom", *LATER_SOURCES):
+        column = f"last_{name}_sync"
+        if column not in customer:
+            sources.append({"source": name, "connected": False, "matched": False})
+            continue
+        last_sync = _as_datetime(customer[column])
+        run = facts.sync_runs.get(name, {})
+        limit = STALE_AFTER.get(name, timedelta(hours=24))
+        sources.append(
+            {
+                "source": name,
+                "connected": True,
+                "matched": customer.get(f"{name}_contact_id") is not None,
+                "lastSync": last_sync,
+                "lastRunStatus": run.get("status"),
+                "stale": last_sync is None or last_sync < start_of_day - limit,
+            }
+        )
+        if name == "intercom":
+            has_stripe = customer.get("stripe_customer_id") is not None or customer.get("mrr") is not None
+            sources.append({"source": "stripe", "connected": True, "via": "intercom", "matched": has_stripe})
+    return sources
+
+
+# --- narrative (pure templates) ----------------------------------------------------------------------
+
+
+def narrative(facts: Facts, indicators: list[dict[str, Any]], found: list[dict[str, Any]]) -> list[Sentence]:
+    """The key narrative: a few template sentences, each naming the columns it is built from."""
+    customer = facts.customer
+    name = customer["name"]
+    sentences = []
+    since = (
+        f"has been a customer since {customer['signup_date']}"
+        if customer["signup_date"]
+        else "has no signup date on record"
+    )
+    if customer["mrr"] is None:
+        sentences.append(Sentence(f"{name} {since}, with no Stripe data.", ("name", "signup_date", "mrr")))
+    else:
+        plan = customer["plan_name"] or "no plan name"
+        sentences.append(
+            Sentence(
+                f"{name} {since}, paying {money(customer['mrr'])} a month ({plan}, "
+                f"{customer['subscription_status']}).",
+                ("name", "signup_date", "mrr", "plan_name", "subscription_status"),
+            )
+        )
+    health = f"Health is {customer['health_score']}/100 ({customer['health_status'].replace('_', ' ')})"
+    delta = customer["health_delta_7d"]
+    if delta is None:
+        trend = "with no snapshot from 7 days ago to compare"
+    elif customer["health_trend"] == "stable":
+        trend = f"stable over 7 days ({delta:+d})"
+    else:
+        trend = f"{customer['health_trend']}: {delta:+d} points over 7 days"
+    sentences.append(
+        Sentence(f"{health}, {trend}.", ("health_score", "health_status", "health_delta_7d", "health_trend"))
+    )
+    if facts.signals:
+        top = facts.signals[0]
+        sentences.append(
+            Sentence(
+                f"{_plural(len(facts.signals), 'risk signal')}; the most severe is {top['signal']} "
+                f"({top['severity']}): {top['detail']}.",
+                ("risk_signals", "customer_risk_signals.severity", "customer_risk_signals.detail"),
+            )
+        )
+    else:
+        sentences.append(Sentence("No risk signal is active.", ("risk_signals",)))
+    if customer["open_tickets"]:
+        priority = ", one of them priority" if customer["has_open_priority_ticket"] else ""
+        sentences.append(
+            Sentence(
+                f"Support has {_plural(customer['open_tickets'], 'open ticket')}{priority}.",
+                ("open_tickets", "has_open_priority_ticket"),
+            )
+        )
+    if renewal_approaching(customer):
+        sentences.append(
+            Sentence(
+                f"The annual contract renews on {customer['next_renewal_date']}, "
+                f"in {customer['days_to_renewal']} days.",
+                ("next_renewal_date", "days_to_renewal"),
+            )
+        )
+    if found:
+        sentences.append(
+            Sentence(
+                f"Expansion signal: {found[0]['signal']}.",
+                ("subscription_count", "mrr", "subscription_status"),
+            )
+        )
+    return sentences
+
+
+# --- the view ----------------------------------------------------------------------------------------
+
+
+def _dimension(facts: Facts, name: str) -> dict[str, Any]:
+    customer = facts.customer
+    trend = facts.trends.get(name, {})
+    return {
+        "score": _number(customer[f"{name}_score"]),
+        "weight": customer[f"{name}_weight_applied"],
+        "contribution": _number(customer[f"{name}_contribution"]),
+        "trend": trend.get("trend", "insufficient_history"),
+        "delta7d": _number(trend.get("delta_7d")),
+        "trend30d": trend.get("trend_30d", "insufficient_history"),
+        "delta30d": _number(trend.get("delta_30d")),
+    }
+
+
+def build_view(facts: Facts) -> dict[str, Any]:
+    """The 360 view in seed 004's response shape (JSON-ready)."""
+    customer = facts.customer
+    as_of = customer["as_of_date"]
+    indicators = risk_indicators(facts)
+    found = opportunities(customer)
+    state, reason = exit_state(customer, indicators, found)
+    sentences = narrative(facts, indicators, found)
+    sources = data_sources(facts, as_of)
+    penalties = {
+        name: customer[f"penalty_{name}"]
+        for name in ("cancel_mention", "delinquent", "inactive", "open_priority_ticket")
+        if customer[f"penalty_{name}"]
+    }
+    usage_available = customer["logins_30d"] is not None
+    view = {
+        "accountId": customer["email_key"],
+        "asOfDate": as_of,
+        "dataCompleteness": _number(Decimal(customer["data_quality_score"]) / 100),
+        "accountProfile": {
+            "name": customer["name"],
+            "email": customer["email"],
+            "lifecycleStage": customer.get("lifecycle_stage"),
+            "location": {"country": customer["location_country"], "city": customer["location_city"]},
+            "arr": customer["arr"],
+            "customerSince": customer["signup_date"],
+            "csm": customer.get("assigned_am"),
+            "plan": customer["plan_name"],
+            "contractEnd": customer["next_renewal_date"],
+            "matchConfidence": customer["match_confidence"],
+            "sourceCount": customer["source_count"],
+        },
+        "healthSummary": {
+            "overallScore": customer["health_score"],
+            "status": customer["health_status"],
+            "trend": customer["health_trend"],
+            "trendDelta": customer["health_delta_7d"],
+            "trendDelta30d": customer["health_delta_30d"],
+            "trend30d": facts.trends.get("overall", {}).get("trend_30d", "insufficient_history"),
+            "churnRisk": customer["churn_risk"],
+            "healthBase": customer["health_base"],
+            "coverage": customer["health_coverage"],
+            "penalties": penalties,
+            "dimensions": {name: _dimension(facts, name) for name in DIMENSIONS},
+        },
+        "engagementSummary": {
+            "lastSeenAt": customer["last_seen_at"],
+            "daysSinceContact": customer["days_since_seen"],
+            "conversationsLast30Days": customer["intercom_convos_30d"],
+        },
+        "supportSummary": {
+            "openTickets": customer["open_tickets"],
+            "ticketsTotal": customer["intercom_convos_total"],
+            "ticketsLast30Days": customer["intercom_convos_30d"],
+            "csat": customer["csat_score"],
+            "mentionedCancel": customer["mentioned_cancel"],
+            "activeEscalation": (
+                {"severity": "priority", "openTickets": customer["open_tickets"]}
+                if customer["has_open_priority_ticket"]
+                else None
+            ),
+        },
+        "usageSummary": {
+            "available": usage_available,
+            "logins7d": customer["logins_7d"],
+            "logins30d": customer["logins_30d"],
+            "note": None if usage_available else USAGE_PENDING,
+        },
+        "commercialSummary": {
+            "mrr": customer["mrr"],
+            "arr": customer["arr"],
+            "ltv": customer["ltv"],
+            "plan": {"name": customer["plan_name"], "price": customer["plan_price"]},
+            "subscriptionCount": customer["subscription_count"],
+            "contract": {
+                "renewalDate": customer["next_renewal_date"],
+                "daysToRenewal": customer["days_to_renewal"],
+            },
+            "billing": {
+                "status": customer["subscription_status"],
+                "isDelinquent": customer["is_delinquent"],
+                "lastPayment": customer["last_payment_date"],
+                "lastPaymentAmount": customer["last_payment_amount"],
+            },
+            "mrrChange": {
+                "previousMrr": customer["previous_mrr"],
+                "previousAsOfDate": customer["previous_as_of_date"],
+                "changePct": customer["mrr_change_pct"],
+            },
+            "hasForeignCurrency": customer["has_foreign_currency"],
+        },
+        "keyNarrative": " ".join(sentence.text for sentence in sentences),
+        "narrative": [{"text": s.text, "columns": list(s.columns)} for s in sentences],
+        "riskIndicators": indicators,
+        "opportunities": found,
+        "recommendedActions": recommended_actions(customer, indicators, found, as_of),
+        "exitState": state,
+        "exitReason": reason,
+        "dataSources": sources,
+        "staleSources": [source["source"] for source in sources if source.get("stale")],
+        # The phase-1 keys of `gtm customer --json`, kept for scripts written against them.
+        "email_key": customer["email_key"],
+        "intercom_contact_id": customer["intercom_contact_id"],
+        "signals": facts.signals,
+    }
+    return jsonable(view)
+
+
+def customer_view(warehouse: Warehouse, email: str) -> dict[str, Any]:
+    """The 360 view of the customer with this email; GtmError when there is none."""
+    facts = load_facts(warehouse, email)
+    if facts is None:
+        raise GtmError(f"no customer with email {email.strip()!r}")
+    return build_view(facts)
+
+
+# --- terminal rendering ------------------------------------------------------------------------------
+
+
+def _cell(value: Any) -> str:
+    return "-" if value is None else str(value)
+
+
+def _trend_text(trend: str, delta: Any) -> Text:
+    style = {"improving": "green", "declining": "red", "stable": ""}.get(trend, "dim")
+    suffix = f" ({delta:+g})" if delta is not None else ""
+    return Text(f"{trend.replace('_', ' ')}{suffix}", style=style)
+
+
+def render(view: dict[str, Any], console: Console) -> None:
+    """The 360 view laid out for a person: header, narrative, then one table per section."""
+    profile, health = view["accountProfile"], view["healthSummary"]
+    commercial, support = view["commercialSummary"], view["supportSummary"]
+    status_style = STATUS_STYLE.get(health["status"], "")
+    header = Text.assemble(
+        (f"{profile['name']} <{profile['email']}>", "bold"),
+        f"  as of {view['asOfDate']}  ·  health ",
+        (f"{health['overallScore']} {health['status'].replace('_', ' ')}", status_style),
+        "  ·  exit state ",
+        (view["exitState"], EXIT_STYLE.get(view["exitState"], "bold")),
+        f" ({view['exitReason']})",
+    )
+    console.print(Panel(Group(header, Text(view["keyNarrative"])), title="Customer 360", expand=True))
+
+    facts = Table(show_header=False, box=None, padding=(0, 2))
+    for _ in range(4):
+        facts.add_column()
+    facts.add_row(
+        "[bold]MRR[/]",
+        money(commercial["mrr"]),
+        "[bold]customer since[/]",
+        _cell(profile["customerSince"]),
+    )
+    facts.add_row("[bold]ARR[/]", money(commercial["arr"]), "[bold]plan[/]", _cell(profile["plan"]))
+    facts.add_row(
+        "[bold]LTV[/]",
+        money(commercial["ltv"]),
+        "[bold]billing[/]",
+        f"{_cell(commercial['billing']['status'])}"
+        + (" (delinquent)" if commercial["billing"]["isDelinquent"] else ""),
+    )
+    billing = commercial["billing"]
+    facts.add_row(
+        "[bold]last payment[/]",
+        f"{billing['lastPayment']} {money(billing['lastPaymentAmount'])}" if billing["lastPayment"] else "-",
+        "[bold]renewal[/]",
+        _cell(commercial["contract"]["renewalDate"]),
+    )
+    days = view["engagementSummary"]["daysSinceContact"]
+    facts.add_row(
+        "[bold]last seen[/]",
+        "never" if days is None else f"{days} days ago",
+        "[bold]support[/]",
+        f"{support['openTickets']} open / {support['ticketsTotal']} total, CSAT {_cell(support['csat'])}",
+    )
+    console.print(facts)
+
+    dimensions = Table(title=f"Health {health['overallScore']} (churn risk {health['churnRisk']}%)")
+    for column, justify in (
+        ("dimension", "left"),
+        ("score", "right"),
+        ("weight", "right"),
+        ("contribution", "right"),
+        ("7-day trend", "left"),
+        ("30-day trend", "left"),
+    ):
+        dimensions.add_column(column, justify=justify)  # type: ignore[arg-type]
+    dimensions.add_row(
+        "[bold]overall[/]",
+        str(health["overallScore"]),
+        "",
+        _cell(health["healthBase"]),
+        _trend_text(health["trend"], health["trendDelta"]),
+        _trend_text(health["trend30d"], health["trendDelta30d"]),
+    )
+    for name, cell in health["dimensions"].items():
+        dimensions.add_row(
+            name.replace("_", " "),
+            _cell(cell["score"]) if cell["score"] is not None else "[dim]n/a[/]",
+            str(cell["weight"]),
+            _cell(cell["contribution"]),
+            _trend_text(cell["trend"], cell["delta7d"]),
+            _trend_text(cell["trend30d"], cell["delta30d"]),
+        )
+    if health["penalties"]:
+        penalties = ", ".join(f"{name} -{points}" for name, points in health["penalties"].items())
+        dimensions.caption = f"penalties: {penalties}"
+    console.print(dimensions)
+
+    if view["riskIndicators"]:
+        risks = Table(title="Risk indicators")
+        for column in ("severity", "risk", "signal", "recommendation"):
+            risks.add_column(column)
+        for item in view["riskIndicators"]:
+            style = {"critical": "red", "high": "dark_orange", "medium": "yellow"}.get(item["severity"], "")
+            risks.add_row(
+                f"[{style}]{item['severity']}[/]" if style else item["severity"],
+                item["type"],
+                item["signal"],
+                item["recommendation"],
+            )
+        console.print(risks)
+    for item in view["opportunities"]:
+        console.print(f"[green]opportunity[/] {item['type']}: {item['signal']} -> {item['recommendation']}")
+
+    if view["recommendedActions"]:
+        actions = Table(title="Recommended actions")
+        for column, justify in (("#", "right"), ("action", "left"), ("owner", "left"), ("due", "left")):
+            actions.add_column(column, justify=justify)  # type: ignore[arg-type]
+        for action in view["recommendedActions"]:
+            actions.add_row(str(action["priority"]), action["action"], action["owner"], action["dueDate"])
+        console.print(actions)
+
+    usage = view["usageSummary"]
+    if not usage["available"]:
+        console.print(f"[dim]Usage: {usage['note']}[/]")
+    matched = ", ".join(s["source"] for s in view["dataSources"] if s.get("matched")) or "none"
+    missing = ", ".join(s["source"] for s in view["dataSources"] if not s["connected"])
+    line = f"Data: completeness {view['dataCompleteness']:.0%}; matched in {matched}"
+    if missing:
+        line += f"; not connected yet: {missing}"
+    if view["staleSources"]:
+        line += f"; [red]stale: {', '.join(view['staleSources'])}[/]"
+    console.print(line)
+
+
+def show_customer_360(warehouse: Warehouse, email: str, console: Console | None = None) -> None:
+    """Print the 360 view of one customer (what `gtm customer EMAIL` and the demo show)."""
+    render(customer_view(warehouse, email), console or Console())

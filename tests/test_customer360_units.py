@@ -1,0 +1,254 @@
+"""The pure parts of the customer 360 view: exit-state routing (every state), risk indicators, opportunities,
+recommended actions (at most five, owner, due date by severity), narrative and data freshness."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+import pytest
+
+from gtm.customer360 import (
+    DIMENSIONS,
+    Facts,
+    build_view,
+    exit_state,
+    narrative,
+    opportunities,
+    recommended_actions,
+    risk_indicators,
+)
+
+AS_OF = date(2026, 11, 20)
+
+
+def customer(**overrides: Any) -> dict[str, Any]:
+    """A healthy paying customer as unified_customers has it; overrides change single columns."""
+    row: dict[str, Any] = {
+        "as_of_date": AS_OF,
+        "email_key": "ana@example.com",
+        "email": "Ana@Example.com",
+        "name": "Ana Lopez",
+        "intercom_contact_id": "c1",
+        "stripe_customer_id": "cus_1",
+        "location_country": "Spain",
+        "location_city": "Madrid",
+        "signup_date": date(2024, 3, 1),
+        "mrr": Decimal("299.00"),
+        "arr": Decimal("3588.00"),
+        "ltv": Decimal("5000.00"),
+        "plan_name": "Pro",
+        "plan_price": Decimal("299.00"),
+        "subscription_status": "active",
+        "subscription_count": 1,
+        "is_delinquent": False,
+        "has_foreign_currency": False,
+        "last_payment_amount": Decimal("299.00"),
+        "last_payment_date": date(2026, 11, 1),
+        "next_renewal_date": None,
+        "days_to_renewal": None,
+        "previous_as_of_date": date(2026, 11, 19),
+        "previous_mrr": Decimal("299.00"),
+        "mrr_change_pct": Decimal("0.00"),
+        "last_seen_at": datetime(2026, 11, 18, 9, 30),
+        "days_since_seen": 2,
+        "logins_7d": None,
+        "logins_30d": None,
+        "intercom_convos_total": 3,
+        "intercom_convos_30d": 1,
+        "open_tickets": 0,
+        "has_open_priority_ticket": False,
+        "mentioned_cancel": False,
+        "csat_score": Decimal("4.50"),
+        "last_intercom_sync": datetime(2026, 11, 19, 23, 0),
+        "health_base": Decimal("93.53"),
+        "health_coverage": Decimal("0.85"),
+        "penalty_cancel_mention": 0,
+        "penalty_delinquent": 0,
+        "penalty_inactive": 0,
+        "penalty_open_priority_ticket": 0,
+        "penalty_total": 0,
+        "health_score": 80,
+        "health_status": "healthy",
+        "health_delta_7d": 1,
+        "health_delta_30d": -2,
+        "health_trend": "stable",
+        "churn_risk": 3,
+        "risk_signals": "",
+        "data_quality_score": 90,
+        "match_confidence": "medium",
+        "source_count": 1,
+    }
+    for name in DIMENSIONS:
+        row[f"{name}_score"] = None if name == "engagement" else Decimal("100.00")
+        row[f"{name}_weight_applied"] = 0 if name == "engagement" else 17
+        row[f"{name}_contribution"] = Decimal("0.00") if name == "engagement" else Decimal("16.00")
+    row.update(overrides)
+    return row
+
+
+def signal(name: str, severity: str, owner: str = "account_manager") -> dict[str, Any]:
+    return {
+        "signal": name,
+        "severity": severity,
+        "detail": f"{name} detail",
+        "recommended_action": f"Handle {name}",
+        "action_owner": owner,
+    }
+
+
+def route(row: dict[str, Any], signals: list[dict[str, Any]] | None = None) -> str:
+    facts = Facts(customer=row, signals=signals or [])
+    indicators = risk_indicators(facts)
+    return exit_state(row, indicators, opportunities(row))[0]
+
+
+@pytest.mark.parametrize(
+    ("row", "signals", "state"),
+    [
+        (customer(health_score=59, health_status="at_risk"), [], "at_risk"),
+        (customer(mentioned_cancel=True), [signal("cancel_mention", "critical")], "at_risk"),
+        (
+            customer(health_score=65, has_open_priority_ticket=True, open_tickets=1, subscription_count=2),
+            [signal("open_priority_ticket", "medium", "support_lead")],
+            "escalation_required",
+        ),
+        (customer(health_score=76, subscription_count=2), [], "expansion_ready"),
+        (customer(health_score=90, subscription_status="trialing"), [], "expansion_ready"),
+        (customer(health_score=75, subscription_count=2), [], "healthy"),  # 75 is not > 75
+        (customer(next_renewal_date=date(2027, 1, 19), days_to_renewal=60), [], "renewal_focus"),
+        (customer(next_renewal_date=date(2027, 3, 1), days_to_renewal=101), [], "healthy"),
+        (customer(health_score=65, health_status="at_risk"), [], "attention_needed"),
+        (customer(), [signal("low_csat", "medium", "support_lead")], "attention_needed"),
+        (customer(health_trend="declining", health_delta_7d=-6), [], "attention_needed"),
+        (customer(), [], "healthy"),
+    ],
+)
+def test_exit_state_routing_follows_seed_004(
+    row: dict[str, Any], signals: list[dict[str, Any]], state: str
+) -> None:
+    assert route(row, signals) == state
+
+
+def test_indicators_add_declining_trend_and_renewal_and_sort_by_severity() -> None:
+    row = customer(
+        health_trend="declining",
+        health_delta_7d=-8,
+        health_score=72,
+        days_to_renewal=30,
+        next_renewal_date=date(2026, 12, 20),
+    )
+    indicators = risk_indicators(Facts(row, [signal("low_csat", "medium"), signal("inactive_30d", "high")]))
+    assert [item["type"] for item in indicators] == [
+        "inactive_30d",
+        "low_csat",
+        "health_declining",
+        "renewal_approaching",
+    ]
+    assert indicators[2]["signal"] == "health fell 8 points in 7 days (to 72)"
+    # a health_drop signal already says it: no second indicator
+    dropped = risk_indicators(Facts(row, [signal("health_drop", "high")]))
+    assert [item["type"] for item in dropped] == ["health_drop", "renewal_approaching"]
+
+
+def test_opportunities_from_subscriptions_and_trials() -> None:
+    assert opportunities(customer()) == []
+    assert [o["type"] for o in opportunities(customer(subscription_count=2))] == ["multiple_subscriptions"]
+    assert opportunities(customer(subscription_count=2))[0]["signal"] == (
+        "2 subscriptions counted in MRR ($299.00 a month)"
+    )
+    assert [o["type"] for o in opportunities(customer(subscription_status="trialing"))] == [
+        "trial_conversion"
+    ]
+
+
+def test_at_most_five_actions_most_severe_first_with_due_dates_and_owners() -> None:
+    row = customer(subscription_count=2, assigned_am="Sarah Chen")
+    signals = [
+        signal("cancel_mention", "critical"),
+        signal("inactive_30d", "high"),
+        signal("payment_delinquent", "high", "billing"),
+        signal("low_csat", "medium", "support_lead"),
+        signal("open_priority_ticket", "medium", "support_lead"),
+    ]
+    indicators = risk_indicators(Facts(row, signals))
+    actions = recommended_actions(row, indicators, opportunities(row), AS_OF)
+    assert len(actions) == 5  # the expansion opportunity (low) is the sixth and is left out
+    assert [a["priority"] for a in actions] == [1, 2, 3, 4, 5]
+    assert [a["dueDate"] for a in actions] == [
+        "2026-11-21",
+        "2026-11-23",
+        "2026-11-23",
+        "2026-11-27",
+        "2026-11-27",
+    ]
+    assert actions[0]["owner"] == "Sarah Chen"  # account_manager -> the assigned AM once CRM names one
+    assert actions[2]["owner"] == "billing"
+    assert actions[0]["skillTrigger"] == "customer_success/risk_mitigation_playbook"
+    low = recommended_actions(customer(), [], opportunities(customer(subscription_count=2)), AS_OF)
+    assert low[0]["dueDate"] == "2026-12-04" and low[0]["owner"] == "account_manager"
+
+
+def test_every_narrative_sentence_names_existing_columns() -> None:
+    row = customer(
+        open_tickets=2,
+        has_open_priority_ticket=True,
+        subscription_count=2,
+        days_to_renewal=45,
+        next_renewal_date=date(2027, 1, 4),
+        health_trend="declining",
+        health_delta_7d=-7,
+    )
+    facts = Facts(row, [signal("open_priority_ticket", "medium")])
+    sentences = narrative(facts, risk_indicators(facts), opportunities(row))
+    assert [s.text for s in sentences] == [
+        "Ana Lopez has been a customer since 2024-03-01, paying $299.00 a month (Pro, active).",
+        "Health is 80/100 (healthy), declining: -7 points over 7 days.",
+        "1 risk signal; the most severe is open_priority_ticket (medium): open_priority_ticket detail.",
+        "Support has 2 open tickets, one of them priority.",
+        "The annual contract renews on 2027-01-04, in 45 days.",
+        "Expansion signal: 2 subscriptions counted in MRR ($299.00 a month).",
+    ]
+    for sentence in sentences:
+        for column in sentence.columns:
+            assert column in row or column.startswith("customer_risk_signals."), column
+    lead = customer(mrr=None, signup_date=None, health_delta_7d=None, health_trend="insufficient_history")
+    texts = [s.text for s in narrative(Facts(lead), [], [])]
+    assert texts[:2] == [
+        "Ana Lopez has no signup date on record, with no Stripe data.",
+        "Health is 80/100 (healthy), with no snapshot from 7 days ago to compare.",
+    ]
+
+
+def test_view_shape_usage_pending_and_stale_sources() -> None:
+    view = build_view(Facts(customer()))
+    assert view["exitState"] == "healthy"
+    assert view["usageSummary"]["available"] is False and "phase 3" in view["usageSummary"]["note"]
+    assert view["staleSources"] == []  # synced 23:00 the day before T: within 24 hours
+    intercom = next(s for s in view["dataSources"] if s["source"] == "intercom")
+    assert intercom == {
+        "source": "intercom",
+        "connected": True,
+        "matched": True,
+        "lastSync": "2026-11-19T23:00:00",
+        "lastRunStatus": None,
+        "stale": False,
+    }
+    assert {s["source"] for s in view["dataSources"] if not s["connected"]} == {
+        "hubspot",
+        "calendly",
+        "userflow",
+    }
+    stale = build_view(Facts(customer(last_intercom_sync=datetime(2026, 11, 18, 23, 59))))
+    assert stale["staleSources"] == ["intercom"]
+    assert view["dataCompleteness"] == 0.9
+    assert view["healthSummary"]["dimensions"]["engagement"] == {
+        "score": None,
+        "weight": 0,
+        "contribution": 0,
+        "trend": "insufficient_history",
+        "delta7d": None,
+        "trend30d": "insufficient_history",
+        "delta30d": None,
+    }
