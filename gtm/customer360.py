@@ -346,6 +346,8 @@ def narrative(facts: Facts, indicators: list[dict[str, Any]], found: list[dict[s
                 ("open_tickets", "has_open_priority_ticket"),
             )
         )
+    if customer["calls_booked_90d"] is not None:
+        sentences.append(call_sentence(customer))
     if renewal_approaching(customer):
         sentences.append(
             Sentence(
@@ -362,6 +364,24 @@ def narrative(facts: Facts, indicators: list[dict[str, Any]], found: list[dict[s
             )
         )
     return sentences
+
+
+def call_sentence(customer: dict[str, Any]) -> Sentence:
+    """What the calls of the last 90 days say (only when Calendly is connected)."""
+    am = customer["assigned_am"] or "no account manager"
+    if customer["am_has_left"]:
+        am += " (who has left)"
+    held, no_shows = customer["calls_held_90d"], customer["call_no_shows_90d"]
+    if not held and not no_shows:
+        calls = "no call was held in the last 90 days"
+    else:
+        rate = customer["call_show_rate_90d"]
+        shown = f", a {float(rate):.0%} show rate" if rate is not None else ""
+        calls = f"{_plural(held, 'call')} held and {_plural(no_shows, 'no-show')} in 90 days{shown}"
+    return Sentence(
+        f"Account manager: {am}; {calls}.",
+        ("assigned_am", "am_has_left", "calls_held_90d", "call_no_shows_90d", "call_show_rate_90d"),
+    )
 
 
 # --- the view ----------------------------------------------------------------------------------------
@@ -442,6 +462,26 @@ def build_view(facts: Facts) -> dict[str, Any]:
                 if customer["has_open_priority_ticket"]
                 else None
             ),
+        },
+        "relationshipSummary": {
+            "accountManager": customer["assigned_am"],
+            "accountManagerEmail": customer["assigned_am_email"],
+            "accountManagerHasLeft": customer["am_has_left"],
+            "assignedFrom": customer["am_assignment_source"],
+            "company": customer["company_name"],
+            "callsBooked90d": customer["calls_booked_90d"],
+            "callsHeld90d": customer["calls_held_90d"],
+            "callNoShows90d": customer["call_no_shows_90d"],
+            "callShowRate90d": customer["call_show_rate_90d"],
+            "lastCallAt": customer["last_call_at"],
+            "daysSinceLastCall": customer["days_since_last_call"],
+            "nextCallAt": customer["next_call_at"],
+            "pipeline": {
+                "dealStage": customer["deal_stage"],
+                "openDeals": customer["open_deal_count"],
+                "openDealValue": customer["open_deal_value"],
+                "lastDealLostDate": customer["last_deal_lost_date"],
+            },
         },
         "usageSummary": {
             "available": usage_available,
@@ -556,6 +596,26 @@ def render(view: dict[str, Any], console: Console) -> None:
         "[bold]support[/]",
         f"{support['openTickets']} open / {support['ticketsTotal']} total, CSAT {_cell(support['csat'])}",
     )
+    relationship = view["relationshipSummary"]
+    if relationship["callsBooked90d"] is not None or relationship["pipeline"]["dealStage"] is not None:
+        pipeline = relationship["pipeline"]
+        am = _cell(relationship["accountManager"]) + (
+            " (left)" if relationship["accountManagerHasLeft"] else ""
+        )
+        facts.add_row(
+            "[bold]account manager[/]",
+            am,
+            "[bold]calls 90d[/]",
+            f"{_cell(relationship['callsHeld90d'])} held, {_cell(relationship['callNoShows90d'])} no-shows, "
+            f"last {_cell(relationship['daysSinceLastCall'])} days ago",
+        )
+        facts.add_row(
+            "[bold]company[/]",
+            _cell(relationship["company"]),
+            "[bold]pipeline[/]",
+            f"{_cell(pipeline['dealStage'])}, {_cell(pipeline['openDeals'])} open "
+            f"({money(pipeline['openDealValue'])})",
+        )
     console.print(facts)
 
     dimensions = Table(title=f"Health {health['overallScore']} (churn risk {health['churnRisk']}%)")

@@ -150,6 +150,17 @@ def test_360_json_matches_the_marts_field_by_field(built: HistoryWarehouse, stat
     assert view["engagementSummary"]["daysSinceContact"] == row["days_since_seen"]
     assert view["usageSummary"]["available"] is False and "phase 3" in view["usageSummary"]["note"]
 
+    relationship = view["relationshipSummary"]
+    assert [
+        relationship[k] for k in ("accountManager", "callsHeld90d", "callNoShows90d", "daysSinceLastCall")
+    ] == [
+        row["assigned_am"],
+        row["calls_held_90d"],
+        row["call_no_shows_90d"],
+        row["days_since_last_call"],
+    ]
+    assert relationship["pipeline"]["openDealValue"] == number(row["open_deal_value"])
+
     commercial = view["commercialSummary"]
     assert [commercial[k] for k in ("mrr", "arr", "ltv", "subscriptionCount")] == [
         number(row["mrr"]),

@@ -80,6 +80,28 @@ def customer(**overrides: Any) -> dict[str, Any]:
         "match_confidence": "medium",
         "source_count": 1,
     }
+    # Phase 2 columns: null while HubSpot and Calendly are not connected.
+    for column in (
+        "hubspot_contact_id",
+        "company_name",
+        "lifecycle_stage",
+        "assigned_am",
+        "assigned_am_email",
+        "am_has_left",
+        "am_assignment_source",
+        "calls_booked_90d",
+        "calls_held_90d",
+        "call_no_shows_90d",
+        "call_show_rate_90d",
+        "last_call_at",
+        "days_since_last_call",
+        "next_call_at",
+        "deal_stage",
+        "open_deal_count",
+        "open_deal_value",
+        "last_deal_lost_date",
+    ):
+        row[column] = None
     for name in DIMENSIONS:
         row[f"{name}_score"] = None if name == "engagement" else Decimal("100.00")
         row[f"{name}_weight_applied"] = 0 if name == "engagement" else 17
@@ -219,6 +241,27 @@ def test_every_narrative_sentence_names_existing_columns() -> None:
         "Ana Lopez has no signup date on record, with no Stripe data.",
         "Health is 80/100 (healthy), with no snapshot from 7 days ago to compare.",
     ]
+
+
+def test_narrative_tells_the_calls_once_calendly_is_connected() -> None:
+    connected = customer(
+        assigned_am="Sarah Chen",
+        am_has_left=True,
+        calls_booked_90d=4,
+        calls_held_90d=3,
+        call_no_shows_90d=1,
+        call_show_rate_90d=Decimal("0.75"),
+    )
+    texts = [s.text for s in narrative(Facts(connected), [], [])]
+    assert (
+        "Account manager: Sarah Chen (who has left); 3 calls held and 1 no-show in 90 days, a 75% show rate."
+        in texts
+    )
+    quiet = customer(calls_booked_90d=0, calls_held_90d=0, call_no_shows_90d=0)
+    assert "Account manager: no account manager; no call was held in the last 90 days." in [
+        s.text for s in narrative(Facts(quiet), [], [])
+    ]
+    assert not any("Account manager" in s.text for s in narrative(Facts(customer()), [], []))
 
 
 def test_view_shape_usage_pending_and_stale_sources() -> None:
