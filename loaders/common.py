@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime, timezone
 from typing import Any
 
@@ -130,6 +130,21 @@ def quarantine_row(source: str, entity: str, record: Any, reason: str) -> Any:
         "quarantined_at": datetime.now(timezone.utc),
     }
     return dlt.mark.with_hints(row, QUARANTINE_HINTS, create_table_variant=True)
+
+
+def split_page(
+    source: str, entity: str, page: Iterable[Any], check: Callable[[Any], tuple[Any, str | None]]
+) -> tuple[list[Any], list[Any]]:
+    """The records of a page that can be loaded, and quarantine rows for the others. ``check(record)``
+    returns (the record to load, None), or (anything, the reason it cannot be loaded)."""
+    good, bad = [], []
+    for record in page:
+        loaded, problem = check(record)
+        if problem is None and loaded is not None:
+            good.append(loaded)
+        else:
+            bad.append(quarantine_row(source, entity, record, problem or "malformed"))
+    return good, bad
 
 
 def timestamp_problem(

@@ -10,7 +10,7 @@ Owners (the AMs, including archived ones who left) are read whole. Malformed rec
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 import dlt
@@ -18,7 +18,7 @@ from dlt.sources.helpers.rest_client import RESTClient
 from dlt.sources.helpers.rest_client.auth import BearerTokenAuth
 from dlt.sources.helpers.rest_client.paginators import JSONResponseCursorPaginator
 
-from loaders.common import RetryingSession, quarantine_row
+from loaders.common import RetryingSession, split_page
 from loaders.hubspot.helpers import (
     association_pages,
     associations_by_id,
@@ -54,7 +54,6 @@ from loaders.hubspot.settings import (
 )
 
 SOURCE = "hubspot"
-Typer = Callable[[Any], tuple[dict[str, Any] | None, str | None]]
 
 
 def make_client(access_token: str, base_url: str, session: RetryingSession | None = None) -> RESTClient:
@@ -115,18 +114,6 @@ def search_windows(
                 "the search cannot page past them"
             )
         low, seen_at_low = newest, seen_at_newest
-
-
-def _split(entity: str, page: list[Any], typer: Typer) -> tuple[list[dict[str, Any]], list[Any]]:
-    """(well-formed records, typed) and quarantine rows for the malformed ones."""
-    good, bad = [], []
-    for record in page:
-        typed, problem = typer(record)
-        if typed is not None:
-            good.append(typed)
-        else:
-            bad.append(quarantine_row(SOURCE, entity, record, problem or "malformed"))
-    return good, bad
 
 
 def _with_contacts(client: RESTClient, deals: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -191,7 +178,7 @@ def hubspot_source(
         for page in search_windows(
             client, "contacts", CONTACT_PROPERTIES, *window(modified), page_size, search_cap
         ):
-            good, bad = _split("contacts", page, typed_contact)
+            good, bad = split_page(SOURCE, "contacts", page, typed_contact)
             if good:
                 yield good
             yield from bad
@@ -205,7 +192,7 @@ def hubspot_source(
         for page in search_windows(
             client, "companies", COMPANY_PROPERTIES, *window(modified), page_size, search_cap
         ):
-            good, bad = _split("companies", page, typed_company)
+            good, bad = split_page(SOURCE, "companies", page, typed_company)
             if good:
                 yield good
             yield from bad
@@ -226,7 +213,7 @@ def hubspot_source(
         for page in search_windows(
             client, "deals", DEAL_PROPERTIES, *window(modified), page_size, search_cap
         ):
-            good, bad = _split("deals", page, typed_deal)
+            good, bad = split_page(SOURCE, "deals", page, typed_deal)
             batch.extend(good)
             yield from bad
             while len(batch) >= ASSOCIATION_BATCH:

@@ -7,7 +7,7 @@ Both resources page through Intercom's search endpoints 150 records at a time an
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 import dlt
@@ -15,7 +15,7 @@ from dlt.sources.helpers.rest_client import RESTClient
 from dlt.sources.helpers.rest_client.auth import BearerTokenAuth
 from dlt.sources.helpers.rest_client.paginators import JSONResponseCursorPaginator
 
-from loaders.common import RetryingSession, quarantine_row
+from loaders.common import RetryingSession, split_page
 from loaders.intercom.helpers import contact_problem, conversation_problem, parts_of, search_body
 from loaders.intercom.settings import (
     API_VERSION,
@@ -86,7 +86,10 @@ def intercom_source(
         ),
     ) -> Iterator[Any]:
         for page in _search(client, "/contacts/search", "data", updated_at.last_value, per_page):
-            yield from _split("contacts", page, contact_problem)
+            good, bad = split_page(SOURCE, "contacts", page, lambda record: (record, contact_problem(record)))
+            if good:
+                yield good
+            yield from bad
 
     @dlt.resource(
         name="conversations",
@@ -103,7 +106,12 @@ def intercom_source(
         for page in _search(
             client, "/conversations/search", "conversations", updated_at.last_value, per_page
         ):
-            yield from _split("conversations", page, conversation_problem)
+            good, bad = split_page(
+                SOURCE, "conversations", page, lambda record: (record, conversation_problem(record))
+            )
+            if good:
+                yield good
+            yield from bad
 
     @dlt.transformer(
         data_from=conversations,
@@ -125,17 +133,3 @@ def intercom_source(
     if conversation_parts:
         resources.append(parts)
     return resources
-
-
-def _split(entity: str, page: list[Any], problem_of: Callable[[Any], str | None]) -> Iterator[Any]:
-    """The page's well-formed records as one batch, then each malformed one as a quarantine row."""
-    good, bad = [], []
-    for record in page:
-        problem = problem_of(record)
-        if problem is None:
-            good.append(record)
-        else:
-            bad.append(quarantine_row(SOURCE, entity, record, problem))
-    if good:
-        yield good
-    yield from bad
