@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import datetime, timezone
 from typing import Any
 
@@ -145,6 +145,17 @@ def split_page(
         else:
             bad.append(quarantine_row(source, entity, record, problem or "malformed"))
     return good, bad
+
+
+def checked_records(
+    source: str, entity: str, page: Iterable[Any], check: Callable[[Any], tuple[Any, str | None]]
+) -> Iterator[Any]:
+    """What a resource yields for a page: its loadable records as one batch, then a quarantine row for
+    each of the others (see split_page)."""
+    good, bad = split_page(source, entity, page, check)
+    if good:
+        yield good
+    yield from bad
 
 
 def timestamp_problem(

@@ -18,7 +18,7 @@ from dlt.sources.helpers.rest_client import RESTClient
 from dlt.sources.helpers.rest_client.auth import BearerTokenAuth
 from dlt.sources.helpers.rest_client.paginators import JSONResponseCursorPaginator
 
-from loaders.common import RetryingSession, split_page
+from loaders.common import RetryingSession, checked_records, split_page
 from loaders.hubspot.helpers import (
     association_pages,
     associations_by_id,
@@ -178,10 +178,7 @@ def hubspot_source(
         for page in search_windows(
             client, "contacts", CONTACT_PROPERTIES, *window(modified), page_size, search_cap
         ):
-            good, bad = split_page(SOURCE, "contacts", page, typed_contact)
-            if good:
-                yield good
-            yield from bad
+            yield from checked_records(SOURCE, "contacts", page, typed_contact)
 
     @dlt.resource(name="companies", primary_key="id", write_disposition="merge", columns=COMPANY_COLUMNS)
     def companies(
@@ -192,10 +189,7 @@ def hubspot_source(
         for page in search_windows(
             client, "companies", COMPANY_PROPERTIES, *window(modified), page_size, search_cap
         ):
-            good, bad = split_page(SOURCE, "companies", page, typed_company)
-            if good:
-                yield good
-            yield from bad
+            yield from checked_records(SOURCE, "companies", page, typed_company)
 
     @dlt.resource(
         name="deals",

@@ -15,7 +15,7 @@ from dlt.sources.helpers.rest_client import RESTClient
 from dlt.sources.helpers.rest_client.auth import BearerTokenAuth
 from dlt.sources.helpers.rest_client.paginators import JSONResponseCursorPaginator
 
-from loaders.common import RetryingSession, split_page
+from loaders.common import RetryingSession, checked_records
 from loaders.intercom.helpers import contact_problem, conversation_problem, parts_of, search_body
 from loaders.intercom.settings import (
     API_VERSION,
@@ -86,10 +86,9 @@ def intercom_source(
         ),
     ) -> Iterator[Any]:
         for page in _search(client, "/contacts/search", "data", updated_at.last_value, per_page):
-            good, bad = split_page(SOURCE, "contacts", page, lambda record: (record, contact_problem(record)))
-            if good:
-                yield good
-            yield from bad
+            yield from checked_records(
+                SOURCE, "contacts", page, lambda record: (record, contact_problem(record))
+            )
 
     @dlt.resource(
         name="conversations",
@@ -106,12 +105,9 @@ def intercom_source(
         for page in _search(
             client, "/conversations/search", "conversations", updated_at.last_value, per_page
         ):
-            good, bad = split_page(
+            yield from checked_records(
                 SOURCE, "conversations", page, lambda record: (record, conversation_problem(record))
             )
-            if good:
-                yield good
-            yield from bad
 
     @dlt.transformer(
         data_from=conversations,
