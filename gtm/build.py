@@ -6,12 +6,13 @@ import json
 import shutil
 import subprocess
 import sys
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
 from gtm.errors import GtmError, redact
 from gtm.settings import Settings
-from gtm.warehouse import check_writable
+from gtm.warehouse import check_writable, connect
 
 
 def ensure_profile(project_dir: Path) -> Path:
@@ -82,3 +83,18 @@ def build(
             ]
             detail = f": {errors[0].strip()}" if errors else ""
         raise GtmError(redact(f"dbt build failed (exit {result.returncode}){detail}; see logs/dbt.log"))
+    record_build(settings, select)
+
+
+def record_build(settings: Settings, select: str | None) -> None:
+    """One row in ops.build_log per successful build (the API's /health reports the last one)."""
+    with connect(settings) as warehouse:
+        warehouse.execute("create schema if not exists ops")
+        warehouse.execute(
+            "create table if not exists ops.build_log"
+            " (finished_at timestamp not null, as_of_date date not null, selection varchar(200))"
+        )
+        warehouse.execute(
+            "insert into ops.build_log values (%s, %s, %s)",
+            (datetime.now(timezone.utc).replace(tzinfo=None), settings.as_of, select),
+        )

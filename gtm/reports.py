@@ -8,6 +8,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from gtm.errors import GtmError
+from gtm.settings import PROJECT_DIR
 from gtm.warehouse import Warehouse
 
 STATUSES = ("healthy", "at_risk", "high_risk", "critical")
@@ -24,6 +25,14 @@ def jsonable(value: Any) -> Any:
     if isinstance(value, list):
         return [jsonable(item) for item in value]
     return value
+
+
+def reporting_currency() -> str:
+    """The reporting currency of every amount in the marts: dbt var `reporting_currency`, upper case."""
+    import yaml
+
+    project = yaml.safe_load((PROJECT_DIR / "dbt_project.yml").read_text())
+    return str(project["vars"]["reporting_currency"]).upper()
 
 
 def _require(warehouse: Warehouse, table: str) -> None:
@@ -118,6 +127,7 @@ def summary(warehouse: Warehouse, am: str | None = None) -> dict[str, Any]:
 
 AT_RISK_COLUMNS = (
     "risk_rank",
+    "email_key",
     "email",
     "name",
     "mrr",
@@ -126,6 +136,7 @@ AT_RISK_COLUMNS = (
     "churn_risk",
     "risk_signals",
     "recommended_action",
+    "action_owner",
     "assigned_am",
     "assigned_am_email",
 )
@@ -155,3 +166,39 @@ def am_scorecard(warehouse: Warehouse) -> list[dict[str, Any]]:
         jsonable(row)
         for row in warehouse.query("select * from marts.am_scorecard order by mrr desc, am_name")
     ]
+
+
+def at_risk_page(warehouse: Warehouse, after_rank: int, limit: int) -> list[dict[str, Any]]:
+    """marts.at_risk_customers after `after_rank`, in rank order (the API's pages)."""
+    _require(warehouse, "at_risk_customers")
+    rows = warehouse.query(
+        "select * from marts.at_risk_customers where risk_rank > %s order by risk_rank limit %s",
+        (after_rank, limit),
+    )
+    return [jsonable(row) for row in rows]
+
+
+def stage_condition(warehouse: Warehouse) -> str:
+    """SQL over marts.unified_customers keeping the customers of one stage (the parameter)."""
+    _require(warehouse, "customer_stage")
+    return "email_key in (select email_key from marts.customer_stage where customer_stage = %s)"
+
+
+def date_column(warehouse: Warehouse, table: str) -> str:
+    """The first date column of a mart (the one its date filters apply to)."""
+    rows = warehouse.query(
+        "select column_name from information_schema.columns where table_schema = 'marts'"
+        " and table_name = %s and lower(data_type) = 'date' order by ordinal_position",
+        (table,),
+    )
+    if not rows:
+        raise GtmError(f"marts.{table} has no date column")
+    return rows[0]["column_name"]
+
+
+def last_build_at(warehouse: Warehouse) -> str | None:
+    """When the last successful `gtm build` finished (ops.build_log), ISO UTC."""
+    if not warehouse.table_exists("ops", "build_log"):
+        return None
+    rows = warehouse.query("select max(finished_at) as at from ops.build_log")
+    return jsonable(rows[0]["at"]) if rows else None

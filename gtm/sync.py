@@ -18,6 +18,7 @@ from dlt.common.configuration.exceptions import ConfigFieldMissingException
 from dlt.destinations.impl.postgres.configuration import PostgresCredentials
 
 from gtm.errors import GtmError, redact
+from gtm.privacy import forgotten_hashes, mentions_forgotten
 from gtm.settings import PROJECT_DIR, Settings
 from gtm.warehouse import connect, duckdb_lock_error
 from loaders import SOURCES
@@ -154,12 +155,30 @@ def describe_failure(name: str, exc: BaseException, session: RetryingSession) ->
     return f"{name}: sync failed: {type(root).__name__}: {first_line}"
 
 
-def sync_source(name: str, settings: Settings, full: bool = False, progress: bool = False) -> SourceResult:
-    """Load one source; never raises for the source's own failures (they come back in the result)."""
+def forgotten(settings: Settings) -> frozenset[str]:
+    """The hashes of ops.forgotten (people erased by `gtm forget`); empty on a new warehouse."""
+    if settings.warehouse == "duckdb" and not settings.duckdb_path.exists():
+        return frozenset()
+    with connect(settings, read_only=True) as warehouse:
+        return forgotten_hashes(warehouse)
+
+
+def sync_source(
+    name: str,
+    settings: Settings,
+    full: bool = False,
+    progress: bool = False,
+    skip: frozenset[str] = frozenset(),
+) -> SourceResult:
+    """Load one source, without the records naming a person in `skip` (hashes of ops.forgotten); never
+    raises for the source's own failures (they come back in the result)."""
     started = time.monotonic()
     session = RetryingSession()
     try:
         source = SOURCES[name].load()(session=session)
+        if skip:
+            for resource in source.resources.values():
+                resource.add_filter(lambda item: not mentions_forgotten(item, skip))
         pipeline = pipeline_for(name, settings)
         with Progress(name, session, period=10.0 if progress else None):
             pipeline.run(
@@ -221,11 +240,12 @@ def run_sync(
     started_at = datetime.now(timezone.utc)
     explicit = bool(names) or bool(os.environ.get("GTM_SOURCES", "").strip())
     results = []
+    skip = forgotten(settings)
     for name in selected_sources(names):
         if not configured(name):
             reason = f"no access token (set SOURCES__{name.upper()}__ACCESS_TOKEN)"
             results.append(SourceResult(name, "failed" if explicit else "skipped", error=reason))
             continue
-        results.append(sync_source(name, settings, full=full, progress=progress))
+        results.append(sync_source(name, settings, full=full, progress=progress, skip=skip))
     record_runs(settings, run_id, started_at, full, [r for r in results if r.status != "skipped"])
     return results
