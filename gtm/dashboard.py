@@ -187,12 +187,12 @@ def dashboard_data(warehouse: Warehouse) -> dict[str, Any]:
 
 
 def _figure(figure: Any, div_id: str) -> str:
-    figure.update_layout(margin={"l": 50, "r": 20, "t": 40, "b": 40}, height=340, template="plotly_white")
+    figure.update_layout(margin={"l": 50, "r": 20, "t": 40, "b": 40}, height=320, template="plotly_white")
     return figure.to_html(
         full_html=False,
         include_plotlyjs=False,
         div_id=div_id,
-        config={"displaylogo": False, "responsive": True},
+        config={"displayModeBar": False, "responsive": True},
     )
 
 
@@ -233,7 +233,7 @@ def _charts(data: dict[str, Any]) -> dict[str, str]:
         charts["trend"] = _figure(
             go.Figure(
                 go.Scatter(x=[r["x"] for r in rows], y=[r["y"] for r in rows], mode="lines+markers")
-            ).update_layout(title=f"MRR trend ({currency}; {trend['source']})"),
+            ).update_layout(xaxis_type="category", title=f"MRR trend ({currency}; {trend['source']})"),
             "chart-trend",
         )
     waterfall = data["waterfall"]

@@ -20,7 +20,7 @@ from gtm.warehouse import Warehouse
 
 ACCESS_LOG_DDL = """
 create table if not exists ops.access_log (
-    at timestamp not null,
+    "at" timestamp not null,
     who varchar(200) not null,
     endpoint varchar(500) not null,
     email_key varchar(320),
@@ -96,11 +96,12 @@ def access_rows(warehouse: Warehouse, email: str | None, since: date | None) -> 
         where.append("email_key in (%s, %s)")
         params.extend((key, f"sha256:{email_hash(key)}"))
     if since:
-        where.append("at >= %s")
+        where.append('"at" >= %s')
         params.append(datetime.combine(since, datetime.min.time()))
     clause = f" where {' and '.join(where)}" if where else ""
     return warehouse.query(
-        f"select at, who, endpoint, email_key, status from ops.access_log{clause} order by at desc", params
+        f'select "at", who, endpoint, email_key, status from ops.access_log{clause} order by "at" desc',
+        params,
     )
 
 

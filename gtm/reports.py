@@ -200,5 +200,5 @@ def last_build_at(warehouse: Warehouse) -> str | None:
     """When the last successful `gtm build` finished (ops.build_log), ISO UTC."""
     if not warehouse.table_exists("ops", "build_log"):
         return None
-    rows = warehouse.query("select max(finished_at) as at from ops.build_log")
-    return jsonable(rows[0]["at"]) if rows else None
+    rows = warehouse.query("select max(finished_at) as finished_at from ops.build_log")
+    return jsonable(rows[0]["finished_at"]) if rows else None

@@ -59,7 +59,9 @@ def _rows(warehouse: Warehouse, sql: str, params: list[Any] | tuple[Any, ...] = 
 
 
 def _audited(request: Request, key: ApiKey, email_keys: list[str | None], status: int = 200) -> None:
-    request.app.state.access.audit(key.name, f"{request.method} {request.url.path}", email_keys, status)
+    route = request.scope.get("route")  # the template (/customers/by-email/{email}): no email in it
+    endpoint = f"{request.method} {getattr(route, 'path', request.url.path)}"
+    request.app.state.access.audit(key.name, endpoint, email_keys, status)
 
 
 @router.get("/health", tags=["service"], summary="Liveness and the warehouse's last build time (no auth)")
