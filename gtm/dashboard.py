@@ -416,7 +416,7 @@ def render(data: dict[str, Any], plotly_script: str) -> str:
     )
     return (
         '<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">'
-        '<meta name="viewport" content="width=device-width, initial-scale=1">'
+        '<meta name="viewport" content="width=device-width, initial-scale=1"><link rel="icon" href="data:,">'
         f"<title>GTM Intelligence · {html.escape(str(summary['as_of_date']))}</title><style>{CSS}</style>"
         f"{plotly_script}</head><body><header><h1>GTM Intelligence</h1><p>Customer health and revenue as of "
         f"{html.escape(str(summary['as_of_date']))} · amounts in {currency} · every number from the marts</p>"

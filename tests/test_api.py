@@ -114,13 +114,13 @@ def test_customer_filters_and_paging_equal_sql_on_the_mart(served: Served) -> No
     assert [row["email_key"] for row in everyone] == [row["email_key"] for row in mart]
     assert everyone[0] == jsonish(mart[0])
 
-    filtered = pages(served, "/customers", limit=5, min_mrr=100, health_status="at_risk")
+    filtered = pages(served, "/customers", limit=5, min_mrr=99, health_status="at_risk")
     expected = warehouse.query(
-        "select email_key from marts.unified_customers where mrr >= 100 and health_status = 'at_risk'"
+        "select email_key from marts.unified_customers where mrr >= 99 and health_status = 'at_risk'"
         " order by email_key"
     )
     assert [r["email_key"] for r in filtered] == [r["email_key"] for r in expected]
-    assert expected, "the sandbox has at-risk customers paying at least 100"
+    assert len(expected) > 5, "the sandbox has several at-risk customers paying at least 99"
 
     am = warehouse.query(
         "select assigned_am, count(*) as n from marts.unified_customers where assigned_am is not null"
@@ -307,6 +307,7 @@ def test_dashboard_in_a_real_browser(served: Served) -> None:
     driver = browser()
     try:
         driver.get(served.url + "/")
+        driver.get_log("browser")  # the sign-in page answers 401: expected, not an error of the dashboard
         driver.find_element(By.ID, "key").send_keys(READ_KEY)
         driver.find_element(By.ID, "sign-in").click()
         driver.find_element(By.ID, "chart-health")

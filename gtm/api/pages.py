@@ -20,7 +20,8 @@ STYLE = (
 
 def login_page(message: str) -> str:
     return (
-        "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'><title>GTM Intelligence: sign in</title>"
+        "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'><link rel='icon' href='data:,'>"
+        "<title>GTM Intelligence: sign in</title>"
         f"<style>{STYLE}</style></head><body><h1>GTM Intelligence</h1><p>{html.escape(message)}.</p>"
         "<form method='post' action='/login'><label>API key (scope read) "
         "<input id='key' name='key' type='password' autocomplete='off' required></label> "
