@@ -121,12 +121,12 @@ class Erasure:
         return f"forgot sha256:{self.email_hash[:12]}…: {tables or 'no rows held the person'}"
 
 
-def _tables(warehouse: Warehouse, schema_like: str) -> list[tuple[str, str]]:
+def _raw_tables(warehouse: Warehouse) -> list[tuple[str, str]]:
+    """The tables of every raw_<source> dataset, without dlt's own (_dlt_loads, ...)."""
     rows = warehouse.query(
         "select table_schema, table_name from information_schema.tables"
-        " where table_schema like %s and table_type = 'BASE TABLE' and table_name not like %s"
-        " order by table_schema, table_name",
-        (schema_like, r"\_dlt\_%"),
+        " where substr(table_schema, 1, 4) = 'raw_' and table_type = 'BASE TABLE'"
+        " and substr(table_name, 1, 4) <> '_dlt' order by table_schema, table_name"
     )
     return [(row["table_schema"], row["table_name"]) for row in rows]
 
@@ -188,7 +188,7 @@ def erase_raw(warehouse: Warehouse, key: str, erasure: Erasure) -> None:
     """Every raw_<source> dataset: the rows naming the email (quarantine included), their child tables
     (by _dlt_root_id / _dlt_parent_id) and the child rows referring to the person's record id."""
     by_schema: dict[str, list[str]] = {}
-    for schema, table in _tables(warehouse, "raw\\_%"):
+    for schema, table in _raw_tables(warehouse):
         by_schema.setdefault(schema, []).append(table)
     for schema, tables in by_schema.items():
         removed_dlt_ids: set[str] = set()

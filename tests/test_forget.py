@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 from conftest import AS_OF, TOKEN, WAREHOUSES, Sandbox, Warehouse, _drop_postgres_database, new_warehouse
+from fake_slack import FakeSlack
 from test_phase2_e2e import crm_env
 
 SYSTEM_SCHEMAS = ("information_schema", "pg_catalog", "pg_toast", "main_information_schema")
@@ -26,7 +27,15 @@ def synced(
     try:
         warehouse.gtm("sync")
         warehouse.gtm("build")
-        warehouse.gtm("alerts")  # no Slack configured: prints and records ops.alert_history
+        with FakeSlack("xoxb-forget-test") as slack:  # alerts sent and recorded in ops.alert_history
+            warehouse.gtm(
+                "alerts",
+                env={
+                    "SLACK_BOT_TOKEN": "xoxb-forget-test",
+                    "SLACK_API_URL": slack.api_url,
+                    "SLACK_MIN_INTERVAL_SECONDS": "0",
+                },
+            )
         yield warehouse
     finally:
         box.close()
@@ -44,9 +53,9 @@ def places_holding(warehouse: Warehouse, needle: str) -> list[str]:
     found = []
     for column in columns:
         name = f'"{column["table_schema"]}"."{column["table_name"]}"'
+        value = f'lower(cast("{column["column_name"]}" as varchar))'
         hits = warehouse.query(
-            f'select count(*) as n from {name} where strpos(lower(cast("{column["column_name"]}" as varchar)),'
-            f" '{needle.lower()}') > 0"
+            f"select count(*) as n from {name} where strpos({value}, '{needle.lower()}') > 0"
         )
         if hits[0]["n"]:
             found.append(f"{column['table_schema']}.{column['table_name']}.{column['column_name']}")
