@@ -12,7 +12,7 @@ CUSTOMERS ?= 10000
 PYTEST_ARGS ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help install demo test sync build run alerts lint format docs grants bench clean
+.PHONY: help install demo test sync build run alerts lint format docs grants bench bench-api serve clean
 
 help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -64,6 +64,12 @@ grants: $(STAMP) ## PostgreSQL: read-only role for BI (GTM_READONLY_ROLE, GTM_RE
 
 bench: $(STAMP) ## Benchmark sandbox -> sync -> build (CUSTOMERS=10000; 100000, 1000000 on request)
 	$(BIN)/python benchmarks/bench.py --customers $(CUSTOMERS)
+
+bench-api: $(STAMP) ## Benchmark gtm serve: p50/p99 latency and 50 concurrent clients (CUSTOMERS=10000)
+	$(BIN)/python benchmarks/bench_api.py --customers $(CUSTOMERS)
+
+serve: $(STAMP) ## The HTTP API and dashboard on http://127.0.0.1:8000 (needs GTM_API_KEYS)
+	$(BIN)/gtm serve
 
 clean: ## Remove the local warehouse, dbt target and logs (keeps .venv)
 	rm -rf data target logs
