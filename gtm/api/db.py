@@ -120,7 +120,17 @@ class Access:
             self._pool.putconn(connection)
 
     @contextmanager
-    def writer(self, exclusive: bool = False) -> Iterator[Warehouse | None]:
+    def exclusive(self) -> Iterator[None]:
+        """For the API's own sync job: on DuckDB no request of this process touches the file meanwhile
+        (reads answer 503); PostgreSQL needs nothing."""
+        if self._pool is not None:
+            yield
+            return
+        with self.lock.write(exclusive=True):
+            yield
+
+    @contextmanager
+    def writer(self) -> Iterator[Warehouse | None]:
         """A writing warehouse (PostgreSQL: from the pool; DuckDB: opened alone, None when the file is
         held by another process)."""
         if self._pool is not None:
@@ -132,10 +142,7 @@ class Access:
                 connection.rollback()
                 self._pool.putconn(connection)
             return
-        with self.lock.write(exclusive):
-            if exclusive:
-                yield None  # the sync job opens the file itself
-                return
+        with self.lock.write():
             try:
                 connection = self._duckdb(read_only=False)
             except Exception:  # noqa: BLE001 - held elsewhere: the caller keeps its rows for later

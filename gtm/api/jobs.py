@@ -65,7 +65,7 @@ class SyncJobs:
             command = f"sync {','.join(job['sources']) if job['sources'] != 'all' else 'all'} (API)"
             with run_lock(self.settings, command):
                 locked.set()
-                with self.access.writer(exclusive=True):
+                with self.access.exclusive():
                     results = run_sync(self.settings, [] if job["sources"] == "all" else job["sources"])
                     build(self.settings, quiet=True)
             failed = [r for r in results if r.status == "failed"]
