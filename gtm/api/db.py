@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
@@ -23,6 +24,8 @@ from gtm.warehouse import Warehouse
 
 log = logging.getLogger("gtm.api")
 POOL_SIZE = 20
+FLUSH_SECONDS = 0.2
+RETRY_SECONDS = 2.0
 
 
 class ReadersWriter:
@@ -31,13 +34,14 @@ class ReadersWriter:
     def __init__(self) -> None:
         self._condition = threading.Condition()
         self._readers = 0
+        self._writers_waiting = 0  # readers let a waiting writer go first, so writes never starve
         self._writing = False
         self.exclusive = False
 
     @contextmanager
     def read(self) -> Iterator[None]:
         with self._condition:
-            while self._writing:
+            while self._writing or self._writers_waiting:
                 if self.exclusive:
                     raise busy("a sync and build started by this API is writing the warehouse")
                 self._condition.wait()
@@ -52,8 +56,10 @@ class ReadersWriter:
     @contextmanager
     def write(self, exclusive: bool = False) -> Iterator[None]:
         with self._condition:
+            self._writers_waiting += 1
             while self._writing or self._readers:
                 self._condition.wait()
+            self._writers_waiting -= 1
             self._writing, self.exclusive = True, exclusive
         try:
             yield
@@ -71,7 +77,11 @@ class Access:
         self.lock = ReadersWriter()
         self._pool: Any = None
         self._unwritten: list[tuple[str, str, Sequence[str | None], int]] = []
-        self._audit_guard = threading.Lock()
+        self._audit_guard = threading.Lock()  # the list of waiting rows
+        self._flush_guard = threading.Lock()  # one flush at a time
+        self._pending = threading.Event()
+        self._closing = threading.Event()
+        self._flusher: threading.Thread | None = None
         if settings.warehouse == "postgres":
             from psycopg2.pool import ThreadedConnectionPool
 
@@ -82,6 +92,10 @@ class Access:
                 raise GtmError(f"cannot connect to PostgreSQL (DATABASE_URL): {first}") from None
 
     def close(self) -> None:
+        self._closing.set()
+        self._pending.set()
+        if self._flusher is not None:
+            self._flusher.join(timeout=30)
         self.flush()
         if self._pool is not None:
             self._pool.closeall()
@@ -154,22 +168,44 @@ class Access:
                 connection.close()
 
     def audit(self, who: str, endpoint: str, email_keys: Sequence[str | None], status: int) -> None:
-        """Write ops.access_log rows; on DuckDB held by another writer they wait in memory for the next
-        write (and the server's shutdown), so none is lost while the server runs."""
-        self._unwritten.append((who, endpoint, list(email_keys), status))
-        self.flush()
+        """Write ops.access_log rows. PostgreSQL: now. DuckDB: opening the file for writing costs more than
+        the read, so a background thread writes the rows of all requests of the last FLUSH_SECONDS at once;
+        while another process holds the file they wait in memory (and are written at shutdown)."""
+        with self._audit_guard:
+            self._unwritten.append((who, endpoint, list(email_keys), status))
+        if self._pool is not None:
+            self.flush()
+            return
+        if self._flusher is None:
+            with self._audit_guard:
+                if self._flusher is None:
+                    self._flusher = threading.Thread(target=self._flush_loop, daemon=True)
+                    self._flusher.start()
+        self._pending.set()
+
+    def _flush_loop(self) -> None:
+        while not self._closing.is_set():
+            self._pending.wait()
+            time.sleep(FLUSH_SECONDS)  # gather the rows of concurrent requests into one write
+            self._pending.clear()
+            self.flush()
+            if self._unwritten and not self._closing.wait(RETRY_SECONDS):
+                self._pending.set()  # the file was held by another process: try again
 
     def flush(self) -> None:
-        with self._audit_guard:
-            if self._unwritten:
-                self._flush()
-
-    def _flush(self) -> None:
-        with self.writer() as warehouse:
-            if warehouse is None:
-                log.warning("access log: %d request(s) waiting for the warehouse", len(self._unwritten))
-                return
-            while self._unwritten:
-                who, endpoint, keys, status = self._unwritten[0]
-                record_access(warehouse, who, endpoint, keys, status)
-                self._unwritten.pop(0)
+        """Write the waiting access-log rows; those that cannot be written now stay for the next flush."""
+        with self._flush_guard:
+            with self._audit_guard:
+                batch, self._unwritten = self._unwritten, []
+            written = 0
+            try:
+                if batch:
+                    with self.writer() as warehouse:
+                        for who, endpoint, keys, status in batch if warehouse is not None else ():
+                            record_access(warehouse, who, endpoint, keys, status)
+                            written += 1
+            finally:
+                if written < len(batch):
+                    with self._audit_guard:
+                        self._unwritten[:0] = batch[written:]
+                    log.warning("access log: %d request(s) waiting for the warehouse", len(batch) - written)
