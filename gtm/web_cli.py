@@ -113,7 +113,8 @@ def forget(email: str, yes: bool, undo: bool) -> None:
 
     Deletes the person's rows from every raw table (child tables included), the health history, quarantine,
     redacts their alert history, records sha256 of the email in ops.forgotten, writes an audit row and
-    rebuilds. --undo removes the hash again; the next `gtm sync --full` loads the person anew.
+    rebuilds. --undo removes the hash again: their records load when they next change at the source, or at
+    once with `gtm sync --full`.
     """
     from gtm.build import build
     from gtm.lock import run_lock
@@ -128,7 +129,8 @@ def forget(email: str, yes: bool, undo: bool) -> None:
             present = unforget(warehouse, key, os_user())
         click.echo(
             ("re-consent recorded" if present else "the person was not forgotten")
-            + "; run `gtm sync --full` and `gtm build` to load them again"
+            + "; their records load again when they next change at the source, or now with"
+            " `gtm sync --full` and `gtm build`"
         )
         return
     if not yes:

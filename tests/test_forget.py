@@ -1,12 +1,14 @@
-"""`gtm forget` on DuckDB and PostgreSQL: afterwards the email (any case) is in no column of any table, a full
-re-sync and build do not bring the person back, the access log keeps only the hash, and `--undo` lets the
-next full sync load them again."""
+"""`gtm forget` on DuckDB and PostgreSQL: afterwards the email (any case) is in no column of any table; when
+the vendors change the person's records, the next sync and build do not bring them back (while another
+customer's change does land); the access log keeps only the hash; after `--undo` the next change loads the
+person again."""
 
 from __future__ import annotations
 
 import hashlib
 import json
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -17,10 +19,16 @@ from test_phase2_e2e import crm_env
 SYSTEM_SCHEMAS = ("information_schema", "pg_catalog", "pg_toast", "main_information_schema")
 
 
+@dataclass
+class Synced:
+    warehouse: Warehouse
+    box: Sandbox
+
+
 @pytest.fixture(scope="module", params=WAREHOUSES)
 def synced(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, dbt_dirs: Path
-) -> Iterator[Warehouse]:
+) -> Iterator[Synced]:
     box = Sandbox(customers=120, seed=23, token=TOKEN, anchor=AS_OF)
     warehouse, database = new_warehouse(request.param, tmp_path_factory.mktemp("forget"), dbt_dirs)
     warehouse.env.update(crm_env(box))
@@ -36,7 +44,7 @@ def synced(
                     "SLACK_MIN_INTERVAL_SECONDS": "0",
                 },
             )
-        yield warehouse
+        yield Synced(warehouse, box)
     finally:
         box.close()
         if database:
@@ -62,21 +70,35 @@ def places_holding(warehouse: Warehouse, needle: str) -> list[str]:
     return found
 
 
-def pick_person(warehouse: Warehouse) -> str:
+def pick_person(warehouse: Warehouse) -> dict[str, str]:
     """A customer known to all three sources, with an alert and calls: the most places to erase."""
     rows = warehouse.query(
-        "select customers.email from marts.unified_customers as customers"
+        "select customers.email, customers.intercom_contact_id, customers.hubspot_contact_id"
+        " from marts.unified_customers as customers"
         " inner join ops.alert_history as alerts on alerts.email_key = customers.email_key"
         " where customers.hubspot_contact_id is not null and customers.calls_booked_90d > 0"
         " order by customers.email_key limit 1"
     )
     assert rows, "the sandbox has a customer in Intercom, HubSpot and Calendly with an alert"
-    return rows[0]["email"]
+    return rows[0]
 
 
-def test_forget_erases_everywhere_and_survives_a_full_resync(synced: Warehouse) -> None:
-    warehouse = synced
-    email = pick_person(warehouse)
+def vendors_change(box: Sandbox, person: dict[str, str], label: str) -> None:
+    """The person's Intercom and HubSpot records change, so an incremental sync fetches them again."""
+    box.control("POST", f"intercom/contacts/{person['intercom_contact_id']}", {"name": f"Renamed {label}"})
+    box.control(
+        "POST", f"hubspot/contacts/{person['hubspot_contact_id']}", {"properties": {"jobtitle": label}}
+    )
+
+
+def count(warehouse: Warehouse, sql: str) -> int:
+    return warehouse.query(sql)[0]["n"]
+
+
+def test_forget_erases_everywhere_and_the_next_syncs_keep_it_so(synced: Synced) -> None:
+    warehouse, box = synced.warehouse, synced.box
+    person = pick_person(warehouse)
+    email = person["email"]
     key = email.strip().lower()
     warehouse.gtm("customer", email)  # an access-log row that names the person
     before = places_holding(warehouse, key)
@@ -95,23 +117,31 @@ def test_forget_erases_everywhere_and_survives_a_full_resync(synced: Warehouse) 
     assert {row["endpoint"] for row in audit} == {"gtm customer", "gtm forget"}
     assert {row["email_key"] for row in audit} == {f"sha256:{digest}"}
 
-    warehouse.gtm("sync", "--full")
+    other = warehouse.query(
+        f"select intercom_contact_id from marts.unified_customers where email_key <> '{key}'"
+        " and intercom_contact_id is not null order by email_key limit 1"
+    )[0]["intercom_contact_id"]
+    box.control("POST", f"intercom/contacts/{other}", {"name": "Someone Renamed"})
+    vendors_change(box, person, "after-forget")
+    warehouse.gtm("sync")
     warehouse.gtm("build")
+    assert count(warehouse, "select count(*) as n from raw_intercom.contacts where name = 'Someone Renamed'")
     assert places_holding(warehouse, key) == []
-    assert warehouse.query(
-        f"select count(*) as n from marts.unified_customers where email_key = '{key}'"
-    ) == [{"n": 0}]
+    assert (
+        count(warehouse, f"select count(*) as n from marts.unified_customers where email_key = '{key}'") == 0
+    )
 
     undo = warehouse.gtm("forget", email, "--undo")
     assert "re-consent recorded" in undo.stdout
-    warehouse.gtm("sync", "--full")
+    vendors_change(box, person, "after-undo")
+    warehouse.gtm("sync")
     warehouse.gtm("build")
-    assert warehouse.query(
-        f"select count(*) as n from marts.unified_customers where email_key = '{key}'"
-    ) == [{"n": 1}]
+    assert (
+        count(warehouse, f"select count(*) as n from marts.unified_customers where email_key = '{key}'") == 1
+    )
 
 
-def test_forget_rejects_what_is_not_an_email(synced: Warehouse) -> None:
-    result = synced.gtm("forget", "not-an-email", "--yes", check=False)
+def test_forget_rejects_what_is_not_an_email(synced: Synced) -> None:
+    result = synced.warehouse.gtm("forget", "not-an-email", "--yes", check=False)
     assert result.returncode == 1
     assert result.stderr.strip().splitlines() == ["gtm: error: 'not-an-email' is not an email address"]
