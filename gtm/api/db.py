@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import logging
 import threading
-import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
@@ -24,8 +23,6 @@ from gtm.warehouse import Warehouse
 
 log = logging.getLogger("gtm.api")
 POOL_SIZE = 20
-FLUSH_SECONDS = 0.2
-RETRY_SECONDS = 2.0
 
 
 class ReadersWriter:
@@ -79,9 +76,6 @@ class Access:
         self._unwritten: list[tuple[str, str, Sequence[str | None], int]] = []
         self._audit_guard = threading.Lock()  # the list of waiting rows
         self._flush_guard = threading.Lock()  # one flush at a time
-        self._pending = threading.Event()
-        self._closing = threading.Event()
-        self._flusher: threading.Thread | None = None
         if settings.warehouse == "postgres":
             from psycopg2.pool import ThreadedConnectionPool
 
@@ -92,10 +86,6 @@ class Access:
                 raise GtmError(f"cannot connect to PostgreSQL (DATABASE_URL): {first}") from None
 
     def close(self) -> None:
-        self._closing.set()
-        self._pending.set()
-        if self._flusher is not None:
-            self._flusher.join(timeout=30)
         self.flush()
         if self._pool is not None:
             self._pool.closeall()
@@ -168,29 +158,12 @@ class Access:
                 connection.close()
 
     def audit(self, who: str, endpoint: str, email_keys: Sequence[str | None], status: int) -> None:
-        """Write ops.access_log rows. PostgreSQL: now. DuckDB: opening the file for writing costs more than
-        the read, so a background thread writes the rows of all requests of the last FLUSH_SECONDS at once;
-        while another process holds the file they wait in memory (and are written at shutdown)."""
+        """Write ops.access_log rows before the answer goes out. When another process holds the DuckDB file
+        they wait in memory for the next request's write (or the server's shutdown): none is lost while the
+        server runs."""
         with self._audit_guard:
             self._unwritten.append((who, endpoint, list(email_keys), status))
-        if self._pool is not None:
-            self.flush()
-            return
-        if self._flusher is None:
-            with self._audit_guard:
-                if self._flusher is None:
-                    self._flusher = threading.Thread(target=self._flush_loop, daemon=True)
-                    self._flusher.start()
-        self._pending.set()
-
-    def _flush_loop(self) -> None:
-        while not self._closing.is_set():
-            self._pending.wait()
-            time.sleep(FLUSH_SECONDS)  # gather the rows of concurrent requests into one write
-            self._pending.clear()
-            self.flush()
-            if self._unwritten and not self._closing.wait(RETRY_SECONDS):
-                self._pending.set()  # the file was held by another process: try again
+        self.flush()
 
     def flush(self) -> None:
         """Write the waiting access-log rows; those that cannot be written now stay for the next flush."""
