@@ -1,6 +1,7 @@
 -- The account-manager scorecard for T (seed 000, "AM performance scorecard"): one row per HubSpot owner who
 -- is active or still owns customers. Book of business from unified_customers (customers whose assigned AM
--- is this owner: MRR, average health, at-risk count and MRR, open pipeline, customers without a held call
+-- is this owner, within the health scope (var `health_scope_stages`): MRR, average health, at-risk count (not
+-- healthy, as in at_risk_customers) and MRR, open pipeline, customers without a held call
 -- in var `am_no_call_days` days) and call discipline from the calls the AM hosted in the var
 -- `call_window_days` days before T (held, no-shows, show rate). Doc block `am_scorecard`.
 
@@ -15,7 +16,7 @@ owners as (
 customers as (
 
     select * from {{ ref('unified_customers') }}
-    where assigned_am_owner_id is not null
+    where assigned_am_owner_id is not null and is_in_health_scope
 
 ),
 
@@ -35,9 +36,8 @@ book as (
         sum(mrr) as mrr,
         sum(arr) as arr,
         avg(health_score) as avg_health_score,
-        sum(case when health_status in ('at_risk', 'high_risk', 'critical') then 1 else 0 end)
-            as at_risk_customers,
-        sum(case when health_status in ('at_risk', 'high_risk', 'critical') then mrr end) as at_risk_mrr,
+        sum(case when health_status != 'healthy' then 1 else 0 end) as at_risk_customers,
+        sum(case when health_status != 'healthy' then mrr end) as at_risk_mrr,
         sum(case when risk_signals != '' then 1 else 0 end) as customers_with_risk_signals,
         sum(open_deal_value) as open_deal_value,
         sum(
