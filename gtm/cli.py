@@ -63,6 +63,8 @@ def show_summary(data: dict[str, Any]) -> None:
         f"MRR [bold]{money(data['total_mrr'])}[/] · ARR {money(data['total_arr'])} · "
         f"average health {data['avg_health_score']}"
     )
+    if data.get("unconverted_mrr"):
+        out.print(f"[yellow]MRR not in the totals (no exchange rate): {data['unconverted_mrr']}[/]")
     out.print(table)
 
 
@@ -87,7 +89,9 @@ def show_at_risk(rows: list[dict[str, Any]]) -> None:
         table.add_row(
             str(row["risk_rank"]),
             f"{row['name'] or ''} <{row['email']}>",
-            money(row["mrr"]),
+            money(row["mrr"])
+            if not row["is_fx_missing"]
+            else f"{row['currency'].upper()} {row['mrr_native']:,.2f}",
             f"[{style}]{row['health_score']} {row['health_status']}[/]",
             f"{row['churn_risk']}%",
             row["risk_signals"] or "",

@@ -5,6 +5,8 @@
 -- in var `am_no_call_days` days) and call discipline from the calls the AM hosted in the var
 -- `call_window_days` days before T (held, no-shows, show rate). Doc block `am_scorecard`.
 
+{%- set statuses = ['healthy', 'at_risk', 'high_risk', 'critical'] %}
+
 with
 
 owners as (
@@ -38,6 +40,10 @@ book as (
         avg(health_score) as avg_health_score,
         sum(case when health_status != 'healthy' then 1 else 0 end) as at_risk_customers,
         sum(case when health_status != 'healthy' then mrr end) as at_risk_mrr,
+        {%- for status in statuses %}
+        sum(case when health_status = '{{ status }}' then 1 else 0 end) as customers_{{ status }},
+        sum(case when health_status = '{{ status }}' then mrr end) as mrr_{{ status }},
+        {%- endfor %}
         sum(case when risk_signals != '' then 1 else 0 end) as customers_with_risk_signals,
         sum(open_deal_value) as open_deal_value,
         sum(
@@ -80,6 +86,13 @@ final as (
         cast({{ round_half_up('book.avg_health_score', 2) }} as decimal(5, 2)) as avg_health_score,
         cast(coalesce(book.at_risk_customers, 0) as integer) as at_risk_customers,
         cast(coalesce(book.at_risk_mrr, 0) as decimal(18, 2)) as at_risk_mrr,
+        {%- for status in statuses %}
+        cast(coalesce(book.customers_{{ status }}, 0) as integer) as customers_{{ status }},
+        cast(coalesce(book.mrr_{{ status }}, 0) as decimal(18, 2)) as mrr_{{ status }},
+        {%- endfor %}
+        cast(coalesce(book.customers_at_risk, 0) + coalesce(book.customers_high_risk, 0) as integer)
+            as at_risk_count,
+        cast(coalesce(book.customers_critical, 0) as integer) as critical_count,
         cast(coalesce(book.customers_with_risk_signals, 0) as integer) as customers_with_risk_signals,
         cast(coalesce(book.open_deal_value, 0) as decimal(18, 2)) as open_deal_value,
         cast(coalesce(book.customers_without_recent_call, 0) as integer) as customers_without_call_60d,
