@@ -81,7 +81,7 @@ def expected_now(run: Run) -> dict[str, Customer]:
             continue
         if key not in winners or contact["updated_at"] > winners[key]["updated_at"]:
             winners[key] = contact
-    intercom = expected_customers(contacts, run.box.company.conversations(), AS_OF, {})
+    intercom = expected_customers(contacts, run.box.company.conversations(), AS_OF)
     return expected_unified(intercom, winners, run.crm, AS_OF)
 
 
