@@ -289,7 +289,7 @@ def customer(email: str, as_json: bool) -> None:
 
     Profile, health with each dimension's 7- and 30-day trend, engagement, support, usage, commercial,
     risk indicators, opportunities, up to five recommended actions with owner and due date, a narrative
-    and the exit state (docs/customer-360.md). --json prints seed 004's response shape.
+    and the exit state (docs/customer-360.md). --json prints the 360 JSON shape.
     """
     from gtm.customer360 import customer_view, render
     from gtm.warehouse import connect

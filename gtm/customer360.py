@@ -1,4 +1,4 @@
-"""The customer 360 view (seed 004) of one customer, built from the marts.
+"""The customer 360 view (the customer 360 specification) of one customer, built from the marts.
 
 `load_facts` reads the marts; everything after it is a pure function of those rows. Every decision comes
 from dbt: risk signals (customer_risk_signals), opportunities (customer_opportunities), the exit state
@@ -23,7 +23,7 @@ from gtm.errors import GtmError
 from gtm.reports import jsonable
 from gtm.warehouse import Warehouse
 
-# Seed 004's guardrail: support data is stale after 24 hours (Intercom carries support and activity).
+# The customer 360 specification's guardrail: support data is stale after 24 hours (Intercom carries support and activity).
 STALE_AFTER = {"intercom": timedelta(hours=24)}
 # Sources of later phases: connected once they have been synced (their last_<source>_sync is set).
 LATER_SOURCES = ("hubspot", "calendly", "userflow")
@@ -364,7 +364,7 @@ def _dimension(facts: Facts, name: str) -> dict[str, Any]:
 
 
 def build_view(facts: Facts) -> dict[str, Any]:
-    """The 360 view in seed 004's response shape (JSON-ready)."""
+    """The 360 view in the customer 360 specification's response shape (JSON-ready)."""
     customer = facts.customer
     as_of = customer["as_of_date"]
     indicators = risk_indicators(facts)

@@ -1,4 +1,4 @@
--- The account-manager scorecard for T (seed 000, "AM performance scorecard"): one row per HubSpot owner who
+-- The account-manager scorecard for T (the original product specification, "AM performance scorecard"): one row per HubSpot owner who
 -- is active or still owns customers. Book of business from unified_customers (customers whose assigned AM
 -- is this owner, within the health scope (var `health_scope_stages`): MRR, average health, at-risk count (not
 -- healthy, as in at_risk_customers) and MRR, open pipeline, customers without a held call

@@ -1,4 +1,4 @@
--- One row per customer for T: the exit state of seed 004, the first rule that holds (metrics.md, At risk, exit
+-- One row per customer for T: the exit state of the customer 360 specification, the first rule that holds (metrics.md, At risk, exit
 -- state and actions), with the rule's number and the facts behind it:
 --   1 at_risk              health_status high_risk or critical, or a critical signal
 --   2 escalation_required  an open priority ticket

@@ -1,4 +1,4 @@
--- One row for T with the names of seed 001's dashboard summary, over the health scope (var
+-- One row for T with the names of the original API's dashboard summary, over the health scope (var
 -- `health_scope_stages`, metrics.md Customer stage and scope): total_customers counts the scope; customer
 -- counts per stage (every customer, in scope or not) stand beside it. MRR / ARR totals add reporting-currency
 -- amounts only: MRR whose currency has no rate is left out and listed per currency in unconverted_mrr

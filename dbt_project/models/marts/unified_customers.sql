@@ -1,4 +1,4 @@
--- The unified customer record: one row per email_key for the as-of date T, with the fields of seed 003's
+-- The unified customer record: one row per email_key for the as-of date T, with the fields of the field-mapping specification's
 -- mapping, every health component, penalty, churn risk, data quality, and the risk signals (trend signals
 -- compare with earlier snapshots in customer_health_history; health_trend and the 7/30-day deltas come from
 -- customer_health_trends). health_status: the bands capped by any signal of var `health_status_cap_severities`
