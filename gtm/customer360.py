@@ -23,7 +23,7 @@ from gtm.errors import GtmError
 from gtm.reports import jsonable
 from gtm.warehouse import Warehouse
 
-# The customer 360 specification's guardrail: support data is stale after 24 hours (Intercom carries support and activity).
+# The 360 specification's guardrail: support data is stale after 24 hours (Intercom: support, activity).
 STALE_AFTER = {"intercom": timedelta(hours=24)}
 # Sources of later phases: connected once they have been synced (their last_<source>_sync is set).
 LATER_SOURCES = ("hubspot", "calendly", "userflow")
