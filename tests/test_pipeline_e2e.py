@@ -177,6 +177,14 @@ CONTRACT_CASES = {
         [payment("p_o1", 120000, status="failed", days_ago=31)],
         stripe_subscription_status="active",
     ),
+    # wrote "cancel" but scores exactly 70 (every component 100, -30): healthy by the bands, capped at at_risk
+    "cancel_healthy_score": stripe_contact(
+        "case_cancel",
+        "cancelling@example.com",
+        [sub("s_c1", 120000)],
+        [payment("p_c1", 120000)],
+        stripe_subscription_status="active",
+    ),
     # EUR: no rate before `gtm fx refresh`, the ECB's rate of the first day of T's month after it
     "eur": stripe_contact(
         "case_eur",
@@ -186,6 +194,30 @@ CONTRACT_CASES = {
         stripe_subscription_status="active",
     ),
 }
+
+
+def cancel_conversation(conversation_id: str, contact_id: str) -> dict[str, Any]:
+    """A closed, unrated conversation 4 days before T in which the customer writes about cancelling."""
+    return {
+        "type": "conversation",
+        "id": conversation_id,
+        "title": None,
+        "created_at": ANCHOR_TS - 4 * DAY,
+        "updated_at": ANCHOR_TS - 3 * DAY,
+        "state": "closed",
+        "open": False,
+        "priority": "not_priority",
+        "conversation_rating": None,
+        "source": {
+            "type": "conversation",
+            "id": f"src_{conversation_id}",
+            "delivered_as": "customer_initiated",
+            "subject": "",
+            "body": "<p>We will cancel next month.</p>",
+            "author": {"type": "user", "id": contact_id},
+        },
+        "contacts": {"type": "contact.list", "contacts": [{"type": "contact", "id": contact_id}]},
+    }
 
 
 @pytest.fixture(scope="module", params=WAREHOUSES)
@@ -220,6 +252,7 @@ def pipeline(
             "contacts": {"type": "contact.list", "contacts": [{"type": "contact", "id": "seed_annual"}]},
         },
     )
+    box.control("POST", "intercom/conversations", cancel_conversation("case_conv_cancel", "case_cancel"))
     warehouse, database = new_warehouse(request.param, tmp_path_factory.mktemp(request.param), dbt_dirs)
     warehouse.env.update(box.env())
     warehouse.env["SOURCES__ECB__BASE_URL"] = f"{box.url}/ecb"
@@ -495,6 +528,9 @@ def test_subscription_status_and_payment_failure_cases(pipeline: tuple[Warehouse
     assert "payment_failed" in failed["risk_signals"].split(",")
     assert failed["health_score"] >= 70 and failed["health_status"] == "at_risk"
     assert failed["health_status_capped_by"] == "payment_failed"
+    cancelling = rows["cancelling@example.com"]
+    assert (cancelling["health_score"], cancelling["health_status"]) == (70, "at_risk")
+    assert cancelling["health_status_capped_by"] == "cancel_mention"
     for key in ("recovered@example.com", "oldfailure@example.com"):
         assert rows[key]["payment_failed_at"] is None, key
         assert "payment_failed" not in rows[key]["risk_signals"], key
