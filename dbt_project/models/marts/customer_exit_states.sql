@@ -106,22 +106,21 @@ final as (
         ) as exit_state,
         cast(exit_state_rule as integer) as exit_state_rule,
         cast(
-            case exit_state_rule
-                when 1 then case
-                    when health_status in ('high_risk', 'critical') then {{ dbt.concat(["'health_status '", "health_status"]) }}
-                    else {{ dbt.concat(["'critical signal '", "critical_signal"]) }}
-                end
-                when 2 then 'open priority ticket'
-                when 3 then {{ dbt.concat([
-                    "opportunity", "', health '", "cast(health_score as varchar)",
-                ]) }}
-                when 4 then {{ dbt.concat([
-                    "'renewal in '", "cast(days_to_renewal as varchar)", "' days, no call booked'",
-                ]) }}
-                when 5 then case
-                    when health_status = 'at_risk' then 'health_status at_risk'
-                    else {{ dbt.concat(["'medium signal '", "medium_signal"]) }}
-                end
+            case
+                when exit_state_rule = 1 and health_status in ('high_risk', 'critical')
+                    then {{ dbt.concat(["'health_status '", "health_status"]) }}
+                when exit_state_rule = 1
+                    then {{ dbt.concat(["'critical signal '", "critical_signal"]) }}
+                when exit_state_rule = 2 then 'open priority ticket'
+                when exit_state_rule = 3
+                    then {{ dbt.concat(["opportunity", "', health '", "cast(health_score as varchar)"]) }}
+                when exit_state_rule = 4
+                    then {{ dbt.concat([
+                        "'renewal in '", "cast(days_to_renewal as varchar)", "' days, no call booked'",
+                    ]) }}
+                when exit_state_rule = 5 and health_status = 'at_risk' then 'health_status at_risk'
+                when exit_state_rule = 5
+                    then {{ dbt.concat(["'medium signal '", "medium_signal"]) }}
             end as varchar
         ) as exit_state_reason,
         cast(customer_stage as varchar) as customer_stage,
