@@ -483,18 +483,6 @@ def test_incremental_sync_fetches_only_what_changed(pipeline: tuple[Warehouse, S
     assert_matches_expected(warehouse, box)
 
 
-def test_history_keeps_one_row_per_customer_and_date(pipeline: tuple[Warehouse, Sandbox]) -> None:
-    warehouse, _ = pipeline
-    warehouse.gtm("build", "--as-of", "2026-11-21")
-    warehouse.gtm("build", "--as-of", "2026-11-21")
-    rows = warehouse.query(
-        "select as_of_date, count(*) as n, count(distinct email_key) as k"
-        " from marts.customer_health_history group by 1 order by 1"
-    )
-    assert [str(r["as_of_date"]) for r in rows] == ["2026-11-20", "2026-11-21"]
-    assert all(r["n"] == r["k"] == len(customers(warehouse)) for r in rows)
-
-
 def test_customer_lookup_ignores_case_and_spaces(pipeline: tuple[Warehouse, Sandbox]) -> None:
     warehouse, _ = pipeline
     data = __import__("json").loads(warehouse.gtm("customer", "  ANNUAL@example.com ", "--json").stdout)
@@ -502,21 +490,6 @@ def test_customer_lookup_ignores_case_and_spaces(pipeline: tuple[Warehouse, Sand
     assert {s["signal"] for s in data["signals"]} >= {"cancel_mention"}
     missing = warehouse.gtm("customer", "nobody@nowhere.example", check=False)
     assert missing.returncode == 1 and "no customer with email" in missing.stderr
-
-
-def test_no_secret_in_any_output_or_file(pipeline: tuple[Warehouse, Sandbox], dbt_dirs: Path) -> None:
-    warehouse, _ = pipeline
-    secrets = [TOKEN] + ([PG_PASSWORD] if warehouse.kind == "postgres" else [])
-    assert warehouse.outputs
-    for output in warehouse.outputs:
-        for secret in secrets:
-            assert secret not in output
-    for folder in (warehouse.workdir, dbt_dirs):
-        for path in folder.rglob("*"):
-            if path.is_file() and path.stat().st_size < 20_000_000 and path.suffix not in (".duckdb", ".wal"):
-                text = path.read_bytes()
-                for secret in secrets:
-                    assert secret.encode() not in text, path
 
 
 def test_subscription_status_and_payment_failure_cases(pipeline: tuple[Warehouse, Sandbox]) -> None:
@@ -698,3 +671,30 @@ def test_cli_json_agrees_with_the_marts_for_every_customer(pipeline: tuple[Wareh
     sample = next(iter(sorted(at_risk_json, key=lambda r: r["risk_rank"])))["email"]
     cli_view = json.loads(warehouse.gtm("customer", sample, "--json").stdout)
     assert cli_view["exitState"] == states[sample.strip().lower()]["exit_state"]
+
+
+def test_history_keeps_one_row_per_customer_and_date(pipeline: tuple[Warehouse, Sandbox]) -> None:
+    warehouse, _ = pipeline
+    warehouse.gtm("build", "--as-of", "2026-11-21")
+    warehouse.gtm("build", "--as-of", "2026-11-21")
+    rows = warehouse.query(
+        "select as_of_date, count(*) as n, count(distinct email_key) as k"
+        " from marts.customer_health_history group by 1 order by 1"
+    )
+    assert [str(r["as_of_date"]) for r in rows] == ["2026-11-20", "2026-11-21"]
+    assert all(r["n"] == r["k"] == len(customers(warehouse)) for r in rows)
+
+
+def test_no_secret_in_any_output_or_file(pipeline: tuple[Warehouse, Sandbox], dbt_dirs: Path) -> None:
+    warehouse, _ = pipeline
+    secrets = [TOKEN] + ([PG_PASSWORD] if warehouse.kind == "postgres" else [])
+    assert warehouse.outputs
+    for output in warehouse.outputs:
+        for secret in secrets:
+            assert secret not in output
+    for folder in (warehouse.workdir, dbt_dirs):
+        for path in folder.rglob("*"):
+            if path.is_file() and path.stat().st_size < 20_000_000 and path.suffix not in (".duckdb", ".wal"):
+                text = path.read_bytes()
+                for secret in secrets:
+                    assert secret.encode() not in text, path
