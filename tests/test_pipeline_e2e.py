@@ -560,7 +560,9 @@ def expected_exit_state(want: Expected, contact: dict[str, Any]) -> str:
     renewals = [
         datetime.fromtimestamp(s["current_period_end"], tz=timezone.utc).date()
         for s in subs
-        if s.get("status") in ("active", "past_due") and (s.get("plan") or {}).get("interval") == "year"
+        if s.get("status") in ("active", "past_due")
+        and (s.get("plan") or {}).get("interval") == "year"
+        and s.get("current_period_end") is not None
     ]
     days_to_renewal = (min(renewals) - AS_OF).days if renewals else None
     if want.health_status in ("high_risk", "critical") or any(SEVERITY[s] == "critical" for s in signals):
