@@ -29,6 +29,14 @@ as_of_option = click.option(
     metavar="YYYY-MM-DD",
     help="As-of date of every metric (default: today in UTC). Env: GTM_AS_OF.",
 )
+wait_option = click.option(
+    "--wait",
+    type=click.FloatRange(min=0),
+    default=0,
+    show_default=True,
+    metavar="SECONDS",
+    help="When another sync or build holds the warehouse, wait this long for it before giving up.",
+)
 json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
 am_option = click.option(
     "--am",
@@ -178,40 +186,52 @@ def do_sync(config: Any, sources: tuple[str, ...], full: bool) -> None:
 @click.option(
     "--full", is_flag=True, help="Full refresh: drop the source's raw tables and state, load everything."
 )
-def sync(sources: tuple[str, ...], full: bool) -> None:
+@wait_option
+def sync(sources: tuple[str, ...], full: bool, wait: float) -> None:
     """Load the enabled sources into raw_<source> (incremental unless --full)."""
-    do_sync(settings(), sources, full)
+    from gtm.lock import run_lock
+
+    config = settings()
+    with run_lock(config, "sync", wait):
+        do_sync(config, sources, full)
 
 
 @cli.command()
 @as_of_option
-def build(as_of: str | None) -> None:
+@wait_option
+def build(as_of: str | None, wait: float) -> None:
     """dbt build: models, health history for the as-of date, and every data test."""
     from gtm.build import build as dbt_build
+    from gtm.lock import run_lock
 
-    dbt_build(settings(as_of))
+    config = settings(as_of)
+    with run_lock(config, "build", wait):
+        dbt_build(config)
 
 
 @cli.command()
 @as_of_option
 @click.option("--full", is_flag=True, help="Full refresh of the sources before building.")
-def run(as_of: str | None, full: bool) -> None:
+@wait_option
+def run(as_of: str | None, full: bool, wait: float) -> None:
     """What cron calls: sync, then build, then alerts.
 
     A failed source does not stop the rest: the build and the alerts still run (so the failed-sync alert
     goes out now), and gtm exits non-zero afterwards naming the source."""
     from alerts import run_alerts
     from gtm.build import build as dbt_build
+    from gtm.lock import run_lock
 
     config = settings(as_of)
     sync_error = None
-    try:
-        do_sync(config, (), full)
-    except GtmError as exc:
-        sync_error = exc
-        err.print(f"gtm: {redact(str(exc))}; building and alerting on what is loaded", markup=False)
-    dbt_build(config)
-    run_alerts(config)
+    with run_lock(config, "run", wait):
+        try:
+            do_sync(config, (), full)
+        except GtmError as exc:
+            sync_error = exc
+            err.print(f"gtm: {redact(str(exc))}; building and alerting on what is loaded", markup=False)
+        dbt_build(config)
+        run_alerts(config)
     if sync_error is not None:
         raise sync_error
 
@@ -283,7 +303,8 @@ def customer(email: str, as_json: bool) -> None:
     help="Days between two dates (7: weekly snapshots for a long range).",
 )
 @as_of_option
-def backfill(start: str, end: str, step: int, as_of: str | None) -> None:
+@wait_option
+def backfill(start: str, end: str, step: int, as_of: str | None, wait: float) -> None:
     """Build the health history for each date from --from to --to, from the data the warehouse holds.
 
     Each date is one build of the models behind marts.customer_health_history with that as-of date (a
@@ -291,6 +312,7 @@ def backfill(start: str, end: str, step: int, as_of: str | None) -> None:
     (--as-of, default today) brings every mart, trends and reports up to date.
     """
     from gtm.build import build as dbt_build
+    from gtm.lock import run_lock
     from gtm.settings import parse_as_of
 
     first, last = parse_as_of(start), parse_as_of(end)
@@ -300,10 +322,11 @@ def backfill(start: str, end: str, step: int, as_of: str | None) -> None:
     if last > config.as_of:
         raise GtmError(f"--to {last} is after the as-of date {config.as_of}: history cannot be built ahead")
     days = [first + timedelta(days=offset) for offset in range(0, (last - first).days + 1, step)]
-    for day in days:
-        err.print(f"history for {day}")
-        dbt_build(replace(config, as_of=day), quiet=True, select="+customer_health_history")
-    dbt_build(config, quiet=True)
+    with run_lock(config, "backfill", wait):
+        for day in days:
+            err.print(f"history for {day}")
+            dbt_build(replace(config, as_of=day), quiet=True, select="+customer_health_history")
+        dbt_build(config, quiet=True)
     err.print(f"backfilled {len(days)} date(s); marts rebuilt for {config.as_of}")
 
 

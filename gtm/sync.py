@@ -78,10 +78,13 @@ def destination(settings: Settings) -> Any:
     if settings.warehouse == "duckdb":
         settings.duckdb_path.parent.mkdir(parents=True, exist_ok=True)
         return dlt.destinations.duckdb(str(settings.duckdb_path))
+    params = settings.postgres
     credentials = PostgresCredentials()
     credentials.parse_native_representation(settings.database_url)
-    if credentials.password is None:
-        credentials.password = ""  # trust/peer auth: dlt otherwise insists on a password
+    # the decoded values, exactly as psycopg2 and dbt get them (an empty password: trust/peer auth)
+    credentials.host, credentials.port = params["host"], params["port"]
+    credentials.username, credentials.password = params["user"], params["password"]
+    credentials.database = params["dbname"]
     credentials.resolve()
     return dlt.destinations.postgres(credentials=credentials)
 
