@@ -17,6 +17,7 @@ from rich.table import Table
 
 from gtm import __version__
 from gtm.errors import GtmError, redact
+from gtm.safe_text import terminal
 
 F = TypeVar("F", bound=Callable[..., Any])
 out = Console(width=None if sys.stdout.isatty() else 160)
@@ -94,13 +95,13 @@ def show_at_risk(rows: list[dict[str, Any]]) -> None:
         style = STATUS_STYLE.get(row["health_status"], "")
         table.add_row(
             str(row["risk_rank"]),
-            f"{row['name'] or ''} <{row['email']}>",
+            f"{terminal(row['name'] or '')} <{terminal(row['email'])}>",
             money(row["mrr"]),
             f"[{style}]{row['health_score']} {row['health_status']}[/]",
             f"{row['churn_risk']}%",
-            row["risk_signals"] or "",
-            row.get("assigned_am") or "-",
-            row["recommended_action"] or "",
+            terminal(row["risk_signals"] or ""),
+            terminal(row.get("assigned_am") or "-"),
+            terminal(row["recommended_action"] or "", limit=None),
         )
     out.print(table if rows else "No customer is at risk.")
 
@@ -123,7 +124,7 @@ def show_am_scorecard(rows: list[dict[str, Any]]) -> None:
     for row in rows:
         rate = row["call_show_rate"]
         table.add_row(
-            row["am_name"] + (" (left)" if row["am_has_left"] else ""),
+            terminal(row["am_name"]) + (" (left)" if row["am_has_left"] else ""),
             f"{row['customers']:,}",
             money(row["mrr"]),
             "-" if row["avg_health_score"] is None else f"{row['avg_health_score']:.1f}",
