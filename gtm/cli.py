@@ -185,7 +185,9 @@ def do_sync(config: Any, sources: tuple[str, ...], full: bool) -> None:
     "--source", "sources", multiple=True, metavar="NAME", help="Sync only this source (repeatable)."
 )
 @click.option(
-    "--full", is_flag=True, help="Full refresh: drop the source's raw tables and state, load everything."
+    "--full",
+    is_flag=True,
+    help="Full refresh: load everything into a new dataset, swapped for raw_<source> once complete.",
 )
 @wait_option
 def sync(sources: tuple[str, ...], full: bool, wait: float) -> None:
@@ -204,9 +206,11 @@ def build(as_of: str | None, wait: float) -> None:
     """dbt build: models, health history for the as-of date, and every data test."""
     from gtm.build import build as dbt_build
     from gtm.lock import run_lock
+    from gtm.runs import check_publishable
 
     config = settings(as_of)
     with run_lock(config, "build", wait):
+        check_publishable(config)
         dbt_build(config)
 
 
@@ -222,8 +226,10 @@ def run(as_of: str | None, full: bool, wait: float) -> None:
     from alerts import run_alerts
     from gtm.build import build as dbt_build
     from gtm.lock import run_lock
+    from gtm.runs import check_as_of, check_publishable
 
     config = settings(as_of)
+    check_as_of(config)
     sync_error = None
     with run_lock(config, "run", wait):
         try:
@@ -231,6 +237,7 @@ def run(as_of: str | None, full: bool, wait: float) -> None:
         except GtmError as exc:
             sync_error = exc
             err.print(f"gtm: {redact(str(exc))}; building and alerting on what is loaded", markup=False)
+        check_publishable(config)
         dbt_build(config)
         run_alerts(config)
     if sync_error is not None:
@@ -314,6 +321,7 @@ def backfill(start: str, end: str, step: int, as_of: str | None, wait: float) ->
     """
     from gtm.build import build as dbt_build
     from gtm.lock import run_lock
+    from gtm.runs import check_publishable
     from gtm.settings import parse_as_of
 
     first, last = parse_as_of(start), parse_as_of(end)
@@ -324,6 +332,7 @@ def backfill(start: str, end: str, step: int, as_of: str | None, wait: float) ->
         raise GtmError(f"--to {last} is after the as-of date {config.as_of}: history cannot be built ahead")
     days = [first + timedelta(days=offset) for offset in range(0, (last - first).days + 1, step)]
     with run_lock(config, "backfill", wait):
+        check_publishable(config)
         for day in days:
             err.print(f"history for {day}")
             dbt_build(replace(config, as_of=day), quiet=True, select="+customer_health_history")
