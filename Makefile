@@ -60,6 +60,8 @@ docs: $(STAMP) ## Build the dbt docs site (lineage API -> marts -> dashboards), 
 	$(BIN)/dbt docs serve --profiles-dir . --host 127.0.0.1 --port 8080 --no-browser
 
 grants: $(STAMP) ## PostgreSQL: read-only role for BI (GTM_READONLY_ROLE, GTM_READONLY_PASSWORD) on marts
+	@verifier="$$($(BIN)/python -m gtm.grants)" && \
+	GTM_READONLY_PASSWORD= GTM_READONLY_PASSWORD_VERIFIER="$$verifier" \
 	$(BIN)/dbt run-operation grant_read_only --profiles-dir .
 
 bench: $(STAMP) ## Benchmark sandbox -> sync -> build (CUSTOMERS=10000; 100000, 1000000 on request)

@@ -41,9 +41,48 @@ def incomplete_sources(settings: Settings) -> list[dict[str, object]]:
         return warehouse.query(INCOMPLETE_SQL)
 
 
+BLOCKING_READERS_SQL = """
+select distinct
+    namespace.nspname as schema_name,
+    class.relname as table_name,
+    activity.usename as user_name,
+    activity.pid,
+    activity.xact_start
+from pg_locks as locks
+inner join pg_class as class on locks.relation = class.oid
+inner join pg_namespace as namespace on class.relnamespace = namespace.oid
+inner join pg_stat_activity as activity on locks.pid = activity.pid
+where
+    locks.granted
+    and locks.pid <> pg_backend_pid()
+    and namespace.nspname = 'marts'
+    and activity.state in ('idle in transaction', 'idle in transaction (aborted)')
+order by activity.xact_start, class.relname
+"""
+
+
+def check_readers(settings: Settings) -> None:
+    """PostgreSQL: a reader whose transaction sits idle holding a mart would block the build until its
+    lock timeout; say who it is, in one line, before starting."""
+    if settings.warehouse != "postgres":
+        return
+    with connect(settings) as warehouse:
+        blocking = warehouse.query(BLOCKING_READERS_SQL)
+    if blocking:
+        first = blocking[0]
+        raise GtmError(
+            f"not building: {first['user_name']} (pid {first['pid']}) holds "
+            f"{first['schema_name']}.{first['table_name']} in a transaction left open since "
+            f"{first['xact_start']:%Y-%m-%d %H:%M:%S}; the build could not replace it. End that session "
+            f"(select pg_terminate_backend({first['pid']})) or wait for its idle timeout"
+        )
+
+
 def check_publishable(settings: Settings) -> None:
-    """Refuse to build (marts and history untouched) over a source whose last sync is incomplete."""
+    """Refuse to build (marts and history untouched) over a source whose last sync is incomplete, for a
+    future date, or while a reader's idle transaction holds a mart."""
     check_as_of(settings)
+    check_readers(settings)
     incomplete = incomplete_sources(settings)
     if not incomplete:
         return

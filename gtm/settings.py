@@ -92,6 +92,9 @@ class Settings:
             # decoded once here, so dbt logs in with exactly the password psycopg2 and dlt use
             for key, value in postgres_params(self.database_url).items():
                 env[f"GTM_PG_{key.upper()}"] = str(value)
+            # a reader's lock makes a build fail after this long instead of waiting without end
+            lock_timeout = os.environ.get("GTM_LOCK_TIMEOUT", "60s")
+            env["PGOPTIONS"] = f"{env.get('PGOPTIONS', '')} -c lock_timeout={lock_timeout}".strip()
         return env
 
     @property

@@ -251,6 +251,13 @@ def swap_dataset(settings: Settings, new: str, old: str) -> None:
         # committed by connect() as the block ends
 
 
+def drop_traces(name: str, settings: Settings) -> None:
+    """dlt pickles each run's resolved configuration and errors to trace.pickle: a base URL with a password
+    in it, a token in an error. ops.sync_log is the record of runs, so the file is not kept."""
+    for directory in (settings.pipelines_dir, settings.pipelines_dir / "full"):
+        (directory / f"gtm_{name}" / "trace.pickle").unlink(missing_ok=True)
+
+
 def sync_source(name: str, settings: Settings, full: bool = False, progress: bool = False) -> SourceResult:
     """Load one source; never raises for the source's own failures (they come back in the result)."""
     started = time.monotonic()
@@ -271,6 +278,8 @@ def sync_source(name: str, settings: Settings, full: bool = False, progress: boo
             seconds=time.monotonic() - started,
             error=redact(describe_failure(name, exc, session)),
         )
+    finally:
+        drop_traces(name, settings)
     tables = loaded_rows(pipeline)
     return SourceResult(
         name,
