@@ -340,6 +340,26 @@ def backfill(start: str, end: str, step: int, as_of: str | None, wait: float) ->
     err.print(f"backfilled {len(days)} date(s); marts rebuilt for {config.as_of}")
 
 
+@cli.group()
+def history() -> None:
+    """The daily health snapshots in marts.customer_health_history."""
+
+
+@history.command("drop")
+@click.option("--date", "day", required=True, metavar="YYYY-MM-DD", help="The as-of date to remove.")
+@wait_option
+def history_drop(day: str, wait: float) -> None:
+    """Remove the snapshot of one date (e.g. from a build with a wrong --as-of); then run `gtm build`."""
+    from gtm.lock import run_lock
+    from gtm.runs import drop_history
+    from gtm.settings import parse_as_of
+
+    config, when = settings(), parse_as_of(day)
+    with run_lock(config, "history-drop", wait):
+        removed = drop_history(config, when)
+    err.print(f"removed {removed:,} snapshot rows of {when}; run `gtm build` to refresh the marts")
+
+
 @cli.command()
 @click.option("--customers", type=click.IntRange(min=1), default=2000, show_default=True)
 @click.option("--seed", type=int, default=42, show_default=True)

@@ -3,7 +3,7 @@ future, and no source whose last sync stopped half-way (its raw tables may be pa
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import date, datetime, timezone
 
 from gtm.errors import GtmError
 from gtm.settings import Settings
@@ -94,3 +94,14 @@ def check_publishable(settings: Settings) -> None:
         f"not building: the last {kind} of {first['source']}{others} started {first['started_at']} did not "
         f"complete, so its raw data may be partial; run `gtm sync --source {first['source']}{again}` first"
     )
+
+
+def drop_history(settings: Settings, day: date) -> int:
+    """Delete the health snapshot of one date (a build for a wrong --as-of); the number of rows removed."""
+    with connect(settings) as warehouse:
+        if not warehouse.table_exists("marts", "customer_health_history"):
+            return 0
+        where = "from marts.customer_health_history where as_of_date = %s"
+        rows = int(warehouse.query(f"select count(*) as n {where}", (day,))[0]["n"])
+        warehouse.execute(f"delete {where}", (day,))
+    return rows
