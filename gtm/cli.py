@@ -261,7 +261,13 @@ def summary(am: str | None, as_json: bool) -> None:
 
 
 @cli.command("at-risk")
-@click.option("--limit", type=click.IntRange(min=1), default=20, show_default=True, help="How many to show.")
+@click.option(
+    "--limit",
+    type=click.IntRange(min=1, max=1_000_000),
+    default=20,
+    show_default=True,
+    help="How many to show.",
+)
 @am_option
 @json_option
 def at_risk(limit: int, am: str | None, as_json: bool) -> None:
@@ -290,6 +296,10 @@ def customer(email: str, as_json: bool) -> None:
     from gtm.customer360 import customer_view, render
     from gtm.warehouse import connect
 
+    try:
+        email.encode("utf-8")
+    except UnicodeEncodeError:
+        raise GtmError("EMAIL is not valid UTF-8 text") from None
     with connect(settings(), read_only=True) as warehouse:
         view = customer_view(warehouse, email)
     if as_json:
@@ -418,7 +428,7 @@ def sandbox() -> None:
 
 @sandbox.command("serve")
 @click.option("--host", default="127.0.0.1", show_default=True)
-@click.option("--port", type=int, default=8765, show_default=True)
+@click.option("--port", type=click.IntRange(min=0, max=65535), default=8765, show_default=True)
 @click.option("--customers", type=click.IntRange(min=1), default=2000, show_default=True)
 @click.option("--seed", type=int, default=42, show_default=True)
 @click.option("--token", default="sandbox", show_default=True, help="Access token the sandbox accepts.")
@@ -434,17 +444,21 @@ def sandbox_serve(
     host: str, port: int, customers: int, seed: int, token: str, anchor: str | None, rate_limit: int
 ) -> None:
     """Serve every vendor API under http://HOST:PORT/<vendor> until Ctrl-C."""
+    from gtm.settings import parse_as_of
     from sandbox.server import serve
 
-    serve(
-        host=host,
-        port=port,
-        customers=customers,
-        seed=seed,
-        token=token,
-        anchor=date.fromisoformat(anchor) if anchor else None,
-        rate_limit=rate_limit,
-    )
+    try:
+        serve(
+            host=host,
+            port=port,
+            customers=customers,
+            seed=seed,
+            token=token,
+            anchor=parse_as_of(anchor) if anchor else None,
+            rate_limit=rate_limit,
+        )
+    except OSError as exc:  # a busy port, an address not on this machine
+        raise GtmError(f"cannot serve on {host}:{port}: {exc.strerror or exc}") from None
 
 
 def _register_alerts() -> None:
@@ -465,6 +479,10 @@ def main() -> None:
     except click.exceptions.Abort:
         err.print("gtm: aborted")
         sys.exit(130)
+    except click.UsageError as exc:  # one line, like every other error; --help shows the usage
+        command = exc.ctx.command_path if exc.ctx else "gtm"
+        err.print(f"{command}: error: {exc.format_message()}", markup=False, highlight=False)
+        sys.exit(exc.exit_code)
     except click.ClickException as exc:
         exc.show()
         sys.exit(exc.exit_code)

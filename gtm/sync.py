@@ -135,6 +135,8 @@ def describe_failure(name: str, exc: BaseException, session: RetryingSession) ->
         causes.append(current)
         current = current.__cause__ or current.__context__
     for cause in causes:
+        if isinstance(cause, requests.exceptions.InvalidJSONError) and cause.request is not None:
+            return f"{name}: {cause}"
         if isinstance(cause, requests.HTTPError) and cause.response is not None:
             response = cause.response
             if response.status_code in (401, 403):
@@ -261,7 +263,7 @@ def drop_traces(name: str, settings: Settings) -> None:
 def sync_source(name: str, settings: Settings, full: bool = False, progress: bool = False) -> SourceResult:
     """Load one source; never raises for the source's own failures (they come back in the result)."""
     started = time.monotonic()
-    session = RetryingSession(timeout=source_timeout(name))
+    session = RetryingSession(timeout=source_timeout(name), expect_json=True)
     try:
         source = SOURCES[name].load()(session=session)
         with Progress(name, session, period=10.0 if progress else None):

@@ -71,8 +71,10 @@ class RetryingSession(requests.Session):
         max_delay: float = 60.0,
         timeout: float = 60.0,
         sleep: Callable[[float], None] = time.sleep,
+        expect_json: bool = False,
     ) -> None:
         super().__init__()
+        self.expect_json = expect_json
         self.max_attempts = max_attempts
         self.backoff = backoff
         self.max_delay = max_delay
@@ -108,10 +110,31 @@ class RetryingSession(requests.Session):
             if response.status_code in RETRY_STATUSES and not last:
                 self._sleep(retry_delay(response, attempt, self.backoff, self.max_delay))
                 continue
+            if self.expect_json and response.ok and not is_json(response):
+                if not last:  # a proxy's error page, a truncated answer: worth another try
+                    self._sleep(retry_delay(None, attempt, self.backoff, self.max_delay))
+                    continue
+                raise requests.exceptions.InvalidJSONError(
+                    f"{request.method} {request.url} answered {response.status_code} with a body that is "
+                    f"not JSON after {self.max_attempts} attempts",
+                    request=request,
+                    response=response,
+                )
             if response.ok and response.headers.get("X-RateLimit-Remaining", "").strip() == "0":
                 self._sleep(retry_delay(response, attempt, self.backoff, self.max_delay))
             return response
         raise AssertionError("unreachable")  # pragma: no cover
+
+
+def is_json(response: requests.Response) -> bool:
+    """Whether an answer's body parses as JSON (an empty body counts: nothing to parse)."""
+    if not response.content.strip():
+        return True
+    try:
+        json.loads(response.content)
+    except ValueError:
+        return False
+    return True
 
 
 def quarantine_row(source: str, entity: str, record: Any, reason: str) -> Any:
