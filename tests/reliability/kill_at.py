@@ -7,27 +7,27 @@ package was archived locally), swap (just before a full refresh swaps its new da
 
 from __future__ import annotations
 
+import importlib
 import os
 import signal
 import sys
 from collections.abc import Callable
 from typing import Any
 
-from dlt.common.destination.client import RunnableLoadJob
-from dlt.common.storages.load_storage import LoadStorage
-from dlt.normalize.normalize import Normalize
-
-import gtm.sync
-from loaders.common import RetryingSession
-
-TARGETS: dict[str, tuple[Any, str, bool]] = {
-    # stage: (owner, attribute, kill after the call instead of before it)
-    "fetch": (RetryingSession, "send", False),
-    "normalize": (Normalize, "spool_files", False),
-    "load": (RunnableLoadJob, "run_managed", True),
-    "commit": (LoadStorage, "complete_load_package", False),
-    "swap": (gtm.sync, "swap_dataset", False),
+TARGETS: dict[str, tuple[str, str, bool]] = {
+    # stage: (module and class or module, attribute, kill after the call instead of before it)
+    "fetch": ("loaders.common:RetryingSession", "send", False),
+    "normalize": ("dlt.normalize.normalize:Normalize", "spool_files", False),
+    "load": ("dlt.common.destination.client:RunnableLoadJob", "run_managed", True),
+    "commit": ("dlt.common.storages.load_storage:LoadStorage", "complete_load_package", False),
+    "swap": ("gtm.sync:", "swap_dataset", False),
 }
+
+
+def owner_of(target: str) -> Any:
+    module, _, name = target.partition(":")
+    loaded = importlib.import_module(module)
+    return getattr(loaded, name) if name else loaded
 
 
 def killing(original: Callable[..., Any], nth: int, after: bool) -> Callable[..., Any]:
@@ -49,7 +49,8 @@ def killing(original: Callable[..., Any], nth: int, after: bool) -> Callable[...
 
 def main() -> None:
     stage, nth, args = sys.argv[1], int(sys.argv[2]), sys.argv[3:]
-    owner, attribute, after = TARGETS[stage]
+    target, attribute, after = TARGETS[stage]
+    owner = owner_of(target)
     setattr(owner, attribute, killing(getattr(owner, attribute), nth, after))
     from gtm.cli import main as gtm_main
 
