@@ -9,10 +9,11 @@ export RUNTIME__DLTHUB_TELEMETRY := false
 export DBT_SEND_ANONYMOUS_USAGE_STATS := false
 
 CUSTOMERS ?= 10000
+RUNS ?= 20
 PYTEST_ARGS ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help install demo test sync build run alerts lint format docs grants bench clean
+.PHONY: help install demo test sync build run alerts lint format docs grants bench chaos clean
 
 help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -60,10 +61,15 @@ docs: $(STAMP) ## Build the dbt docs site (lineage API -> marts -> dashboards), 
 	$(BIN)/dbt docs serve --profiles-dir . --host 127.0.0.1 --port 8080 --no-browser
 
 grants: $(STAMP) ## PostgreSQL: read-only role for BI (GTM_READONLY_ROLE, GTM_READONLY_PASSWORD) on marts
+	@verifier="$$($(BIN)/python -m gtm.grants)" && \
+	GTM_READONLY_PASSWORD= GTM_READONLY_PASSWORD_VERIFIER="$$verifier" \
 	$(BIN)/dbt run-operation grant_read_only --profiles-dir .
 
 bench: $(STAMP) ## Benchmark sandbox -> sync -> build (CUSTOMERS=10000; 100000, 1000000 on request)
 	$(BIN)/python benchmarks/bench.py --customers $(CUSTOMERS)
+
+chaos: $(STAMP) ## RUNS randomized fault schedules (kills, faults, overlaps, bad records) on DuckDB and PostgreSQL
+	$(BIN)/python benchmarks/chaos.py --runs $(RUNS)
 
 clean: ## Remove the local warehouse, dbt target and logs (keeps .venv)
 	rm -rf data target logs

@@ -17,6 +17,7 @@ from rich.table import Table
 
 from gtm import __version__
 from gtm.errors import GtmError, redact
+from gtm.safe_text import terminal
 
 F = TypeVar("F", bound=Callable[..., Any])
 out = Console(width=None if sys.stdout.isatty() else 160)
@@ -28,6 +29,14 @@ as_of_option = click.option(
     envvar="GTM_AS_OF",
     metavar="YYYY-MM-DD",
     help="As-of date of every metric (default: today in UTC). Env: GTM_AS_OF.",
+)
+wait_option = click.option(
+    "--wait",
+    type=click.FloatRange(min=0),
+    default=0,
+    show_default=True,
+    metavar="SECONDS",
+    help="When another sync or build holds the warehouse, wait this long for it before giving up.",
 )
 json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
 am_option = click.option(
@@ -88,15 +97,15 @@ def show_at_risk(rows: list[dict[str, Any]]) -> None:
         style = STATUS_STYLE.get(row["health_status"], "")
         table.add_row(
             str(row["risk_rank"]),
-            f"{row['name'] or ''} <{row['email']}>",
+            f"{terminal(row['name'] or '')} <{terminal(row['email'])}>",
             money(row["mrr"])
             if not row["is_fx_missing"]
             else f"{row['currency'].upper()} {row['mrr_native']:,.2f}",
             f"[{style}]{row['health_score']} {row['health_status']}[/]",
             f"{row['churn_risk']}%",
-            row["risk_signals"] or "",
-            row.get("assigned_am") or "-",
-            row["recommended_action"] or "",
+            terminal(row["risk_signals"] or ""),
+            terminal(row.get("assigned_am") or "-"),
+            terminal(row["recommended_action"] or "", limit=None),
         )
     out.print(table if rows else "No customer is at risk.")
 
@@ -119,7 +128,7 @@ def show_am_scorecard(rows: list[dict[str, Any]]) -> None:
     for row in rows:
         rate = row["call_show_rate"]
         table.add_row(
-            row["am_name"] + (" (left)" if row["am_has_left"] else ""),
+            terminal(row["am_name"]) + (" (left)" if row["am_has_left"] else ""),
             f"{row['customers']:,}",
             money(row["mrr"]),
             "-" if row["avg_health_score"] is None else f"{row['avg_health_score']:.1f}",
@@ -180,21 +189,33 @@ def do_sync(config: Any, sources: tuple[str, ...], full: bool) -> None:
     "--source", "sources", multiple=True, metavar="NAME", help="Sync only this source (repeatable)."
 )
 @click.option(
-    "--full", is_flag=True, help="Full refresh: drop the source's raw tables and state, load everything."
+    "--full",
+    is_flag=True,
+    help="Full refresh: load everything into a new dataset, swapped for raw_<source> once complete.",
 )
-def sync(sources: tuple[str, ...], full: bool) -> None:
+@wait_option
+def sync(sources: tuple[str, ...], full: bool, wait: float) -> None:
     """Load the enabled sources into raw_<source> (incremental unless --full)."""
-    do_sync(settings(), sources, full)
+    from gtm.lock import run_lock
+
+    config = settings()
+    with run_lock(config, "sync", wait):
+        do_sync(config, sources, full)
 
 
 @cli.command()
 @as_of_option
-def build(as_of: str | None) -> None:
+@wait_option
+def build(as_of: str | None, wait: float) -> None:
     """dbt build: models, health history for the as-of date, and every data test."""
     from gtm.build import build as dbt_build
+    from gtm.lock import run_lock
+    from gtm.runs import check_publishable
 
     config = settings(as_of)
-    dbt_build(config)
+    with run_lock(config, "build", wait):
+        check_publishable(config)
+        dbt_build(config)
     warn_fx_missing(config)
 
 
@@ -226,24 +247,30 @@ def fx_refresh() -> None:
 @cli.command()
 @as_of_option
 @click.option("--full", is_flag=True, help="Full refresh of the sources before building.")
-def run(as_of: str | None, full: bool) -> None:
+@wait_option
+def run(as_of: str | None, full: bool, wait: float) -> None:
     """What cron calls: sync, then build, then alerts.
 
     A failed source does not stop the rest: the build and the alerts still run (so the failed-sync alert
     goes out now), and gtm exits non-zero afterwards naming the source."""
     from alerts import run_alerts
     from gtm.build import build as dbt_build
+    from gtm.lock import run_lock
+    from gtm.runs import check_as_of, check_publishable
 
     config = settings(as_of)
+    check_as_of(config)
     sync_error = None
-    try:
-        do_sync(config, (), full)
-    except GtmError as exc:
-        sync_error = exc
-        err.print(f"gtm: {redact(str(exc))}; building and alerting on what is loaded", markup=False)
-    dbt_build(config)
-    warn_fx_missing(config)
-    run_alerts(config)
+    with run_lock(config, "run", wait):
+        try:
+            do_sync(config, (), full)
+        except GtmError as exc:
+            sync_error = exc
+            err.print(f"gtm: {redact(str(exc))}; building and alerting on what is loaded", markup=False)
+        check_publishable(config)
+        dbt_build(config)
+        warn_fx_missing(config)
+        run_alerts(config)
     if sync_error is not None:
         raise sync_error
 
@@ -265,7 +292,13 @@ def summary(am: str | None, as_json: bool) -> None:
 
 
 @cli.command("at-risk")
-@click.option("--limit", type=click.IntRange(min=1), default=20, show_default=True, help="How many to show.")
+@click.option(
+    "--limit",
+    type=click.IntRange(min=1, max=1_000_000),
+    default=20,
+    show_default=True,
+    help="How many to show.",
+)
 @am_option
 @json_option
 def at_risk(limit: int, am: str | None, as_json: bool) -> None:
@@ -294,6 +327,10 @@ def customer(email: str, as_json: bool) -> None:
     from gtm.customer360 import customer_view, render
     from gtm.warehouse import connect
 
+    try:
+        email.encode("utf-8")
+    except UnicodeEncodeError:
+        raise GtmError("EMAIL is not valid UTF-8 text") from None
     with connect(settings(), read_only=True) as warehouse:
         view = customer_view(warehouse, email)
     if as_json:
@@ -315,7 +352,8 @@ def customer(email: str, as_json: bool) -> None:
     help="Days between two dates (7: weekly snapshots for a long range).",
 )
 @as_of_option
-def backfill(start: str, end: str, step: int, as_of: str | None) -> None:
+@wait_option
+def backfill(start: str, end: str, step: int, as_of: str | None, wait: float) -> None:
     """Build the health history for each date from --from to --to, from the data the warehouse holds.
 
     Each date is one build of the models behind marts.customer_health_history with that as-of date (a
@@ -323,6 +361,8 @@ def backfill(start: str, end: str, step: int, as_of: str | None) -> None:
     (--as-of, default today) brings every mart, trends and reports up to date.
     """
     from gtm.build import build as dbt_build
+    from gtm.lock import run_lock
+    from gtm.runs import check_publishable
     from gtm.settings import parse_as_of
 
     first, last = parse_as_of(start), parse_as_of(end)
@@ -332,11 +372,33 @@ def backfill(start: str, end: str, step: int, as_of: str | None) -> None:
     if last > config.as_of:
         raise GtmError(f"--to {last} is after the as-of date {config.as_of}: history cannot be built ahead")
     days = [first + timedelta(days=offset) for offset in range(0, (last - first).days + 1, step)]
-    for day in days:
-        err.print(f"history for {day}")
-        dbt_build(replace(config, as_of=day), quiet=True, select="+customer_health_history")
-    dbt_build(config, quiet=True)
+    with run_lock(config, "backfill", wait):
+        check_publishable(config)
+        for day in days:
+            err.print(f"history for {day}")
+            dbt_build(replace(config, as_of=day), quiet=True, select="+customer_health_history")
+        dbt_build(config, quiet=True)
     err.print(f"backfilled {len(days)} date(s); marts rebuilt for {config.as_of}")
+
+
+@cli.group()
+def history() -> None:
+    """The daily health snapshots in marts.customer_health_history."""
+
+
+@history.command("drop")
+@click.option("--date", "day", required=True, metavar="YYYY-MM-DD", help="The as-of date to remove.")
+@wait_option
+def history_drop(day: str, wait: float) -> None:
+    """Remove the snapshot of one date (e.g. from a build with a wrong --as-of); then run `gtm build`."""
+    from gtm.lock import run_lock
+    from gtm.runs import drop_history
+    from gtm.settings import parse_as_of
+
+    config, when = settings(), parse_as_of(day)
+    with run_lock(config, "history-drop", wait):
+        removed = drop_history(config, when)
+    err.print(f"removed {removed:,} snapshot rows of {when}; run `gtm build` to refresh the marts")
 
 
 @cli.command()
@@ -401,7 +463,7 @@ def sandbox() -> None:
 
 @sandbox.command("serve")
 @click.option("--host", default="127.0.0.1", show_default=True)
-@click.option("--port", type=int, default=8765, show_default=True)
+@click.option("--port", type=click.IntRange(min=0, max=65535), default=8765, show_default=True)
 @click.option("--customers", type=click.IntRange(min=1), default=2000, show_default=True)
 @click.option("--seed", type=int, default=42, show_default=True)
 @click.option("--token", default="sandbox", show_default=True, help="Access token the sandbox accepts.")
@@ -417,17 +479,21 @@ def sandbox_serve(
     host: str, port: int, customers: int, seed: int, token: str, anchor: str | None, rate_limit: int
 ) -> None:
     """Serve every vendor API under http://HOST:PORT/<vendor> until Ctrl-C."""
+    from gtm.settings import parse_as_of
     from sandbox.server import serve
 
-    serve(
-        host=host,
-        port=port,
-        customers=customers,
-        seed=seed,
-        token=token,
-        anchor=date.fromisoformat(anchor) if anchor else None,
-        rate_limit=rate_limit,
-    )
+    try:
+        serve(
+            host=host,
+            port=port,
+            customers=customers,
+            seed=seed,
+            token=token,
+            anchor=parse_as_of(anchor) if anchor else None,
+            rate_limit=rate_limit,
+        )
+    except OSError as exc:  # a busy port, an address not on this machine
+        raise GtmError(f"cannot serve on {host}:{port}: {exc.strerror or exc}") from None
 
 
 def _register_alerts() -> None:
@@ -448,6 +514,10 @@ def main() -> None:
     except click.exceptions.Abort:
         err.print("gtm: aborted")
         sys.exit(130)
+    except click.UsageError as exc:  # one line, like every other error; --help shows the usage
+        command = exc.ctx.command_path if exc.ctx else "gtm"
+        err.print(f"{command}: error: {exc.format_message()}", markup=False, highlight=False)
+        sys.exit(exc.exit_code)
     except click.ClickException as exc:
         exc.show()
         sys.exit(exc.exit_code)

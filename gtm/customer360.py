@@ -21,6 +21,7 @@ from rich.text import Text
 
 from gtm.errors import GtmError
 from gtm.reports import jsonable
+from gtm.safe_text import terminal_tree
 from gtm.warehouse import Warehouse
 
 # The 360 specification's guardrail: support data is stale after 24 hours (Intercom: support, activity).
@@ -519,18 +520,19 @@ def _trend_text(trend: str, delta: Any) -> Text:
 
 def render(view: dict[str, Any], console: Console) -> None:
     """The 360 view laid out for a person: header, narrative, then one table per section."""
+    text, view = terminal_tree(view, markup=False), terminal_tree(view)  # for rich Text, for markup
     profile, health = view["accountProfile"], view["healthSummary"]
     commercial, support = view["commercialSummary"], view["supportSummary"]
     status_style = STATUS_STYLE.get(health["status"], "")
     header = Text.assemble(
-        (f"{profile['name']} <{profile['email']}>", "bold"),
+        (f"{text['accountProfile']['name']} <{text['accountProfile']['email']}>", "bold"),
         f"  as of {view['asOfDate']}  ·  health ",
         (f"{health['overallScore']} {health['status'].replace('_', ' ')}", status_style),
         "  ·  exit state ",
         (view["exitState"], EXIT_STYLE.get(view["exitState"], "bold")),
-        f" ({view['exitReason']})" if view["exitReason"] else "",
+        f" ({text['exitReason']})" if text["exitReason"] else "",
     )
-    console.print(Panel(Group(header, Text(view["keyNarrative"])), title="Customer 360", expand=True))
+    console.print(Panel(Group(header, Text(text["keyNarrative"])), title="Customer 360", expand=True))
 
     facts = Table(show_header=False, box=None, padding=(0, 2))
     for _ in range(4):

@@ -18,3 +18,9 @@
 {% macro as_of_timestamp() -%}
     cast('{{ as_of_date_string() }} 00:00:00' as {{ dbt.type_timestamp() }})
 {%- endmacro %}
+
+{#- The earliest snapshot a build for T compares with: var history_lookback_days before T. A snapshot built
+    for a much earlier date (a wrong --as-of) is never "the previous" one of a later build. -#}
+{% macro history_window_start() -%}
+    {{ dbt.dateadd('day', -1 * var('history_lookback_days'), as_of_date()) }}
+{%- endmacro %}

@@ -31,7 +31,9 @@ validated as (
         case
             when payments.amount_cents is null then 'missing amount'
             when payments.amount_cents < 0 then 'negative amount'
+            when payments.amount_cents > {{ var('max_amount_cents') }} then 'implausible amount'
             when payments.amount_refunded_cents < 0 then 'negative refund'
+            when payments.amount_refunded_cents > {{ var('max_amount_cents') }} then 'implausible refund'
         end as invalid_reason
 
     from payments

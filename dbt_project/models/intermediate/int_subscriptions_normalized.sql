@@ -81,7 +81,9 @@ validated as (
             when monthly_factor_numerator is null then 'unknown interval'
             when plan_amount_cents is null then 'missing amount'
             when plan_amount_cents < 0 then 'negative amount'
+            when plan_amount_cents > {{ var('max_amount_cents') }} then 'implausible amount'
             when effective_quantity < 0 then 'negative quantity'
+            when effective_quantity > {{ var('max_quantity') }} then 'implausible quantity'
             when effective_interval_count <= 0 then 'non-positive interval_count'
         end as invalid_reason
 

@@ -17,7 +17,9 @@ customers as (
 history as (
 
     select * from {{ ref('customer_health_history') }}
-    where as_of_date < {{ as_of_date() }}
+    where
+        as_of_date < {{ as_of_date() }}
+        and as_of_date >= {{ history_window_start() }}
 
 ),
 
