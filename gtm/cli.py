@@ -30,6 +30,15 @@ as_of_option = click.option(
     help="As-of date of every metric (default: today in UTC). Env: GTM_AS_OF.",
 )
 json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
+vars_option = click.option(
+    "--vars",
+    "dbt_vars",
+    metavar="YAML",
+    help="dbt vars overriding dbt_project.yml, as for dbt: --vars '{mrr_statuses: [active]}'.",
+)
+verbose_option = click.option(
+    "--verbose", "-v", is_flag=True, help="Show dbt's output (its full log is always in logs/dbt.log)."
+)
 am_option = click.option(
     "--am",
     envvar="GTM_AM",
@@ -183,25 +192,44 @@ def sync(sources: tuple[str, ...], full: bool) -> None:
     do_sync(settings(), sources, full)
 
 
-@cli.command()
-@as_of_option
-def build(as_of: str | None) -> None:
-    """dbt build: models, health history for the as-of date, and every data test."""
+def do_build(config: Any, dbt_vars: str | None = None, verbose: bool = False) -> None:
+    """dbt build in this process, then its short summary on stderr (the failing tests named)."""
+    from gtm.build import BuildFailed, parse_vars
     from gtm.build import build as dbt_build
 
-    dbt_build(settings(as_of))
+    try:
+        summary = dbt_build(config, parse_vars(dbt_vars), verbose=verbose)
+    except BuildFailed as exc:
+        for line in exc.summary.lines():
+            err.print(line, markup=False, highlight=False)
+        raise
+    for line in summary.lines():
+        err.print(line, markup=False, highlight=False)
+
+
+@cli.command()
+@as_of_option
+@vars_option
+@verbose_option
+def build(as_of: str | None, dbt_vars: str | None, verbose: bool) -> None:
+    """dbt build: models, health history for the as-of date, and every data test.
+
+    Prints a summary (models built, tests passed, warned and failed by name, seconds); dbt's full log is in
+    logs/dbt.log. dbt's unit tests run in `make test`, not here."""
+    do_build(settings(as_of), dbt_vars, verbose)
 
 
 @cli.command()
 @as_of_option
 @click.option("--full", is_flag=True, help="Full refresh of the sources before building.")
-def run(as_of: str | None, full: bool) -> None:
+@vars_option
+@verbose_option
+def run(as_of: str | None, full: bool, dbt_vars: str | None, verbose: bool) -> None:
     """What cron calls: sync, then build, then alerts.
 
     A failed source does not stop the rest: the build and the alerts still run (so the failed-sync alert
     goes out now), and gtm exits non-zero afterwards naming the source."""
     from alerts import run_alerts
-    from gtm.build import build as dbt_build
 
     config = settings(as_of)
     sync_error = None
@@ -210,7 +238,7 @@ def run(as_of: str | None, full: bool) -> None:
     except GtmError as exc:
         sync_error = exc
         err.print(f"gtm: {redact(str(exc))}; building and alerting on what is loaded", markup=False)
-    dbt_build(config)
+    do_build(config, dbt_vars, verbose)
     run_alerts(config)
     if sync_error is not None:
         raise sync_error
@@ -302,8 +330,8 @@ def backfill(start: str, end: str, step: int, as_of: str | None) -> None:
     days = [first + timedelta(days=offset) for offset in range(0, (last - first).days + 1, step)]
     for day in days:
         err.print(f"history for {day}")
-        dbt_build(replace(config, as_of=day), quiet=True, select="+customer_health_history")
-    dbt_build(config, quiet=True)
+        dbt_build(replace(config, as_of=day), select="+customer_health_history")
+    do_build(config)
     err.print(f"backfilled {len(days)} date(s); marts rebuilt for {config.as_of}")
 
 
@@ -315,7 +343,6 @@ def demo(customers: int, seed: int, as_of: str | None) -> None:
     """Run everything against the local sandbox into the default DuckDB warehouse and show the results."""
     from alerts import run_alerts
     from gtm import reports
-    from gtm.build import build as dbt_build
     from gtm.customer360 import show_customer_360
     from gtm.warehouse import connect
     from sandbox.server import start_in_thread
@@ -343,8 +370,7 @@ def demo(customers: int, seed: int, as_of: str | None) -> None:
     finally:
         server.shutdown()
         server.server_close()
-    dbt_build(config, quiet=True)
-    err.print("dbt build passed (models, history, data tests, unit tests)")
+    do_build(config)
     with connect(config, read_only=True) as warehouse:
         show_summary(reports.summary(warehouse))
         show_at_risk(reports.at_risk(warehouse, 10))
