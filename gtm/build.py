@@ -133,7 +133,9 @@ def run_dbt(
     # dates on one parse
     key = json.dumps([str(project_dir), settings.warehouse, extra_vars or {}], sort_keys=True, default=str)
     if key not in _manifests:
-        _manifests[key] = checked(dbtRunner().invoke(["parse", *flags]), "parse", settings).result
+        # the build writes manifest.json; the parse only refreshes target/partial_parse.msgpack
+        parsed = dbtRunner().invoke(["parse", "--no-write-json", *flags])
+        _manifests[key] = checked(parsed, "parse", settings).result
     return checked(dbtRunner(manifest=_manifests[key]).invoke([*args, *flags]), args[0], settings).result
 
 
