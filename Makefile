@@ -9,6 +9,7 @@ export RUNTIME__DLTHUB_TELEMETRY := false
 export DBT_SEND_ANONYMOUS_USAGE_STATS := false
 
 CUSTOMERS ?= 10000
+DOCS_PORT ?= 8080
 PYTEST_ARGS ?=
 
 .DEFAULT_GOAL := help
@@ -55,9 +56,10 @@ format: $(STAMP) ## Format Python with ruff
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
-docs: $(STAMP) ## Build the dbt docs site (lineage API -> marts -> dashboards), serve it offline on :8080
+docs: $(STAMP) ## Build the dbt docs site (lineage API -> marts -> dashboards), serve it on :$(DOCS_PORT)
 	$(BIN)/dbt docs generate --profiles-dir . --static
-	$(BIN)/dbt docs serve --profiles-dir . --host 127.0.0.1 --port 8080 --no-browser
+	@echo "dbt docs on http://127.0.0.1:$(DOCS_PORT)/ (DOCS_PORT=... to change; Ctrl-C stops)"
+	@$(BIN)/python -m http.server --bind 127.0.0.1 --directory target $(DOCS_PORT) || test $$? -eq 130
 
 grants: $(STAMP) ## PostgreSQL: read-only role for BI (GTM_READONLY_ROLE, GTM_READONLY_PASSWORD) on marts
 	$(BIN)/dbt run-operation grant_read_only --profiles-dir .

@@ -12,7 +12,9 @@ from datetime import date, timedelta
 from typing import Any, TypeVar
 
 import click
+from rich import box
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from gtm import __version__
@@ -59,6 +61,12 @@ def money(value: Any) -> str:
     return "-" if value is None else f"${float(value):,.2f}"
 
 
+def table_width() -> int | None:
+    """Tables fit 80 columns when the output is not a terminal (cron logs, pipes); a terminal's own width
+    otherwise."""
+    return None if out.is_terminal else 80
+
+
 def show_summary(data: dict[str, Any]) -> None:
     owner = f" · {data['account_manager']}'s customers" if data.get("account_manager") else ""
     table = Table(title=f"Customer health on {data['as_of_date']}{owner}", show_header=True)
@@ -70,40 +78,36 @@ def show_summary(data: dict[str, Any]) -> None:
     out.print(
         f"[bold]{data['total_customers']:,}[/] customers ({data['paying_customers']:,} paying) · "
         f"MRR [bold]{money(data['total_mrr'])}[/] · ARR {money(data['total_arr'])} · "
-        f"average health {data['avg_health_score']}"
+        f"average health {data['avg_health_score']}",
+        width=table_width(),
     )
-    out.print(table)
+    out.print(table, width=table_width())
 
 
 STATUS_STYLE = {"healthy": "green", "at_risk": "yellow", "high_risk": "dark_orange", "critical": "red"}
 
 
 def show_at_risk(rows: list[dict[str, Any]]) -> None:
-    table = Table(title="At-risk customers (highest MRR first)")
-    for column, justify in (
-        ("#", "right"),
-        ("customer", "left"),
-        ("MRR", "right"),
-        ("health", "right"),
-        ("churn risk", "right"),
-        ("signals", "left"),
-        ("AM", "left"),
-        ("recommended action", "left"),
-    ):
-        table.add_column(column, justify=justify)  # type: ignore[arg-type]
+    """Three columns that fit 80: the customer (email whole on its own line, then name and AM, signals and
+    the recommended action, which wrap), and MRR with health and churn risk."""
+    if not rows:
+        out.print("No customer is at risk.")
+        return
+    table = Table(title="At-risk customers (highest MRR first)", box=box.SIMPLE_HEAD, show_lines=True)
+    table.add_column("#", justify="right")
+    table.add_column("customer · AM · signals · action", ratio=1, overflow="fold")
+    table.add_column("MRR · health", no_wrap=True)
     for row in rows:
         style = STATUS_STYLE.get(row["health_status"], "")
+        status = row["health_status"].replace("_", " ")
+        customer = escape(row["email"] or "")
         table.add_row(
             str(row["risk_rank"]),
-            f"{row['name'] or ''} <{row['email']}>",
-            money(row["mrr"]),
-            f"[{style}]{row['health_score']} {row['health_status']}[/]",
-            f"{row['churn_risk']}%",
-            row["risk_signals"] or "",
-            row.get("assigned_am") or "-",
-            row["recommended_action"] or "",
+            f"[bold]{customer}[/]\n{escape(row['name'] or '')} · AM {escape(row.get('assigned_am') or '-')}\n"
+            f"[{style}]{escape(row['risk_signals'] or '')}[/]\n{escape(row['recommended_action'] or '')}",
+            f"{money(row['mrr'])}\n[{style}]{row['health_score']} {status}[/]\nchurn {row['churn_risk']}%",
         )
-    out.print(table if rows else "No customer is at risk.")
+    out.print(table, width=table_width())
 
 
 def show_am_scorecard(rows: list[dict[str, Any]]) -> None:
