@@ -247,7 +247,10 @@ def main() -> None:
             f"intercom sync      {intercom.seconds:,.1f} s ({intercom.cpu_seconds:,.1f} CPU s), "
             f"{intercom_records / intercom.seconds:,.0f} records/s, peak {intercom.peak_mib:,.0f} MiB",
             f"  server's share   {loop_s:,.1f} s (a plain loop reading the same {loop_records:,} records)",
-            f"  loader, net      {intercom_records / net:,.0f} records/s" if net > 0 else "  loader, net -",
+            f"  loader, net      {intercom_records / net:,.0f} records/s (wall minus the server's share); "
+            f"{intercom_records / intercom.cpu_seconds:,.0f} records per CPU second of the loader"
+            if net > 0
+            else "  loader, net -",
             f"hubspot+calendly   {others.seconds:,.1f} s, peak {others.peak_mib:,.0f} MiB",
             f"build              {build.seconds:,.1f} s ({build.cpu_seconds:,.1f} CPU s), "
             f"peak {build.peak_mib:,.0f} MiB",

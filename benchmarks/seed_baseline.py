@@ -41,36 +41,38 @@ def search(session: requests.Session, url: str, key: str) -> list[dict[str, Any]
         body["pagination"]["starting_after"] = after
 
 
+def number(value: Any) -> float:
+    """The sandbox serves messy records (timestamps as strings, nulls): count those as 0, as a guard would."""
+    return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else 0.0
+
+
 def metrics(contact: dict[str, Any], conversations: list[dict[str, Any]], now: float) -> dict[str, Any]:
     attributes = contact.get("custom_attributes") or {}
     mrr = 0.0
     for subscription in attributes.get("Stripe Subscriptions") or []:
         plan = subscription.get("plan") or {}
         if subscription.get("status") in ("active", "past_due"):
-            factor = MONTHLY.get(plan.get("interval"), 1.0) / (plan.get("interval_count") or 1)
-            mrr += (plan.get("amount") or 0) * (subscription.get("quantity") or 1) * factor / 100
+            factor = MONTHLY.get(plan.get("interval"), 1.0) / (number(plan.get("interval_count")) or 1)
+            mrr += number(plan.get("amount")) * (number(subscription.get("quantity")) or 1) * factor / 100
     ltv = sum(
-        (p.get("amount") or 0) / 100
+        number(p.get("amount")) / 100
         for p in attributes.get("Stripe Payments") or []
         if p.get("status") == "succeeded"
     )
-    recent = [c for c in conversations if (c.get("created_at") or 0) >= now - 30 * 86_400]
+    recent = [c for c in conversations if number(c.get("created_at")) >= now - 30 * 86_400]
     mentioned_cancel = any(
         word in ((c.get("source") or {}).get("body") or "").lower() for c in recent for word in CANCEL_WORDS
     )
-    seen_days = (now - (contact.get("last_seen_at") or 0)) / 86_400
+    seen_days = (now - number(contact.get("last_seen_at"))) / 86_400
     recency = 100 if seen_days <= 7 else 75 if seen_days <= 14 else 50 if seen_days <= 30 else 0
     payment = 25 if attributes.get("stripe_delinquent") else 100
-    ratings = [
-        (c.get("conversation_rating") or {}).get("rating")
-        for c in conversations
-        if (c.get("conversation_rating") or {}).get("rating")
-    ]
+    ratings = [number((c.get("conversation_rating") or {}).get("rating")) for c in conversations]
+    ratings = [rating for rating in ratings if rating]
     sentiment = sum(ratings) / len(ratings) * 20 if ratings else 50
     health = 0.25 * recency + 0.2 * sentiment + 0.2 * payment + 0.35 * 50
     health -= 30 if mentioned_cancel else 0
     return {
-        "email": (contact.get("email") or "").strip().lower(),
+        "email": str(contact.get("email") or "").strip().lower(),
         "mrr": round(mrr, 2),
         "ltv": round(ltv, 2),
         "conversations": len(conversations),
