@@ -269,11 +269,15 @@ def main() -> None:
             control(base, "stats/reset", {})
             baseline = run_seed_baseline(f"{base}/intercom", TOKEN, str(workdir / "seed_baseline.duckdb"))
             product = intercom.seconds + build.seconds
+            product_cpu = intercom.cpu_seconds + build.cpu_seconds
+            product_requests = math.ceil(contacts / 150) + math.ceil(conversations / 150)
             print(
-                f"seed-style baseline {baseline['seconds']:,.1f} s, {baseline['requests']:,} requests; the "
-                f"product (Intercom sync + build) {product:,.1f} s: {baseline['seconds'] / product:.1f}x "
-                f"faster, {baseline['requests'] / max(1, math.ceil(intercom_records / 150)):.0f}x fewer "
-                "requests",
+                f"seed-style baseline {baseline['seconds']:,.1f} s ({baseline['cpu_seconds']:,.1f} CPU s), "
+                f"{baseline['requests']:,} requests\n"
+                f"  against product  Intercom sync + build {product:,.1f} s ({product_cpu:,.1f} CPU s): "
+                f"baseline / product = {baseline['seconds'] / product:.1f} (wall), "
+                f"{baseline['cpu_seconds'] / product_cpu:.1f} (CPU); "
+                f"{baseline['requests'] / max(1, product_requests):.0f}x the requests",
                 flush=True,
             )
         first, again = fixed_cost(gtm, project, args.seed)
