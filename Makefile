@@ -9,6 +9,7 @@ export RUNTIME__DLTHUB_TELEMETRY := false
 export DBT_SEND_ANONYMOUS_USAGE_STATS := false
 
 CUSTOMERS ?= 10000
+SCALE_CUSTOMERS ?= 1000000
 DOCS_PORT ?= 8080
 PYTEST_ARGS ?=
 
@@ -64,8 +65,9 @@ docs: $(STAMP) ## Build the dbt docs site (lineage API -> marts -> dashboards), 
 grants: $(STAMP) ## PostgreSQL: read-only role for BI (GTM_READONLY_ROLE, GTM_READONLY_PASSWORD) on marts
 	$(BIN)/dbt run-operation grant_read_only --profiles-dir .
 
-bench: $(STAMP) ## Benchmark sandbox -> sync -> build (CUSTOMERS=10000; 100000, 1000000 on request)
+bench: $(STAMP) ## Benchmarks (docs/benchmarks.md): CUSTOMERS=10000 synced, SCALE_CUSTOMERS=1000000 built
 	$(BIN)/python benchmarks/bench.py --customers $(CUSTOMERS)
+	$(BIN)/python benchmarks/scale.py --customers $(SCALE_CUSTOMERS) --memory-limit 2GB
 
 clean: ## Remove the local warehouse, dbt target and logs (keeps .venv)
 	rm -rf data target logs
