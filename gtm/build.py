@@ -136,7 +136,22 @@ def run_dbt(
         # the build writes manifest.json; the parse only refreshes target/partial_parse.msgpack
         parsed = dbtRunner().invoke(["parse", "--no-write-json", *flags])
         _manifests[key] = checked(parsed, "parse", settings).result
-    return checked(dbtRunner(manifest=_manifests[key]).invoke([*args, *flags]), args[0], settings).result
+    try:
+        result = dbtRunner(manifest=_manifests[key]).invoke([*args, *flags])
+    finally:
+        release_duckdb()
+    return checked(result, args[0], settings).result
+
+
+def release_duckdb() -> None:
+    """Close the DuckDB database dbt-duckdb keeps open for the life of the process (a class attribute), so
+    that gtm's own connections after a build (alerts, reports, the next backfill date) can open the file."""
+    from dbt.adapters.duckdb.connections import DuckDBConnectionManager
+
+    with DuckDBConnectionManager._LOCK:
+        environment, DuckDBConnectionManager._ENV = DuckDBConnectionManager._ENV, None
+    if environment is not None:
+        environment.close()
 
 
 def checked(result: Any, command: str, settings: Settings) -> Any:
