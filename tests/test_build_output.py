@@ -34,6 +34,10 @@ def test_build_summary_verbose_partial_parse_and_failures(warehouse: Warehouse, 
     log = Path(warehouse.env["DBT_LOG_PATH"]) / "dbt.log"
     assert "Finished running" in log.read_text()  # dbt's full log is kept
 
+    # `gtm run` builds and then alerts from the same process: the warehouse is free again after dbt
+    ran = warehouse.gtm("run", env=sandbox.env())
+    assert "dbt build: " in ran.stderr and "0 failed" in ran.stderr
+
     # a new as-of date reuses the parsed project: no file is parsed again
     again = warehouse.gtm("build", "--as-of", "2026-11-21", "--verbose")
     assert perf_info(warehouse)["parsed_path_count"] == 0
