@@ -12,6 +12,7 @@ from datetime import date, timedelta
 from typing import Any, TypeVar
 
 import click
+from rich import box
 from rich.console import Console
 from rich.table import Table
 
@@ -39,6 +40,15 @@ wait_option = click.option(
     help="When another sync or build holds the warehouse, wait this long for it before giving up.",
 )
 json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
+vars_option = click.option(
+    "--vars",
+    "dbt_vars",
+    metavar="YAML",
+    help="dbt vars overriding dbt_project.yml, as for dbt: --vars '{mrr_statuses: [active]}'.",
+)
+verbose_option = click.option(
+    "--verbose", "-v", is_flag=True, help="Show dbt's output (its full log is always in logs/dbt.log)."
+)
 am_option = click.option(
     "--am",
     envvar="GTM_AM",
@@ -59,6 +69,12 @@ def money(value: Any) -> str:
     return "-" if value is None else f"${float(value):,.2f}"
 
 
+def table_width() -> int | None:
+    """Tables fit 80 columns when the output is not a terminal (cron logs, pipes); a terminal's own width
+    otherwise."""
+    return None if out.is_terminal else 80
+
+
 def show_summary(data: dict[str, Any]) -> None:
     owner = f" · {data['account_manager']}'s customers" if data.get("account_manager") else ""
     table = Table(title=f"Customer health on {data['as_of_date']}{owner}", show_header=True)
@@ -70,44 +86,45 @@ def show_summary(data: dict[str, Any]) -> None:
     out.print(
         f"[bold]{data['total_customers']:,}[/] customers ({data['paying_customers']:,} paying) · "
         f"MRR [bold]{money(data['total_mrr'])}[/] · ARR {money(data['total_arr'])} · "
-        f"average health {data['avg_health_score']}"
+        f"average health {data['avg_health_score']}",
+        width=table_width(),
     )
     if data.get("unconverted_mrr"):
         out.print(f"[yellow]MRR not in the totals (no exchange rate): {data['unconverted_mrr']}[/]")
-    out.print(table)
+    out.print(table, width=table_width())
 
 
 STATUS_STYLE = {"healthy": "green", "at_risk": "yellow", "high_risk": "dark_orange", "critical": "red"}
 
 
 def show_at_risk(rows: list[dict[str, Any]]) -> None:
-    table = Table(title="At-risk customers (highest MRR first)")
-    for column, justify in (
-        ("#", "right"),
-        ("customer", "left"),
-        ("MRR", "right"),
-        ("health", "right"),
-        ("churn risk", "right"),
-        ("signals", "left"),
-        ("AM", "left"),
-        ("recommended action", "left"),
-    ):
-        table.add_column(column, justify=justify)  # type: ignore[arg-type]
+    """Three columns that fit 80: the customer (email whole on its own line, then name and AM, signals and
+    the recommended action, which wrap), and MRR with health and churn risk."""
+    if not rows:
+        out.print("No customer is at risk.")
+        return
+    table = Table(title="At-risk customers (highest MRR first)", box=box.SIMPLE_HEAD, show_lines=True)
+    table.add_column("#", justify="right")
+    table.add_column("customer · AM · signals · action", ratio=1, overflow="fold")
+    table.add_column("MRR · health", no_wrap=True)
     for row in rows:
         style = STATUS_STYLE.get(row["health_status"], "")
-        table.add_row(
-            str(row["risk_rank"]),
-            f"{terminal(row['name'] or '')} <{terminal(row['email'])}>",
+        status = row["health_status"].replace("_", " ")
+        customer = terminal(row["email"] or "", limit=None)
+        mrr = (
             money(row["mrr"])
             if not row["is_fx_missing"]
-            else f"{row['currency'].upper()} {row['mrr_native']:,.2f}",
-            f"[{style}]{row['health_score']} {row['health_status']}[/]",
-            f"{row['churn_risk']}%",
-            terminal(row["risk_signals"] or ""),
-            terminal(row.get("assigned_am") or "-"),
-            terminal(row["recommended_action"] or "", limit=None),
+            else f"{row['currency'].upper()} {row['mrr_native']:,.2f}"
         )
-    out.print(table if rows else "No customer is at risk.")
+        table.add_row(
+            str(row["risk_rank"]),
+            f"[bold]{customer}[/]\n{terminal(row['name'] or '')} · "
+            f"AM {terminal(row.get('assigned_am') or '-')}\n"
+            f"[{style}]{terminal(row['risk_signals'] or '')}[/]\n"
+            f"{terminal(row['recommended_action'] or '', limit=None)}",
+            f"{mrr}\n[{style}]{row['health_score']} {status}[/]\nchurn {row['churn_risk']}%",
+        )
+    out.print(table, width=table_width())
 
 
 def show_am_scorecard(rows: list[dict[str, Any]]) -> None:
@@ -203,19 +220,23 @@ def sync(sources: tuple[str, ...], full: bool, wait: float) -> None:
         do_sync(config, sources, full)
 
 
-@cli.command()
-@as_of_option
-@wait_option
-def build(as_of: str | None, wait: float) -> None:
-    """dbt build: models, health history for the as-of date, and every data test."""
+def do_build(config: Any, dbt_vars: str | None = None, verbose: bool = False) -> None:
+    """Refuse to publish over an incomplete sync, dbt build in this process, then its short summary on
+    stderr (the failing tests named) and the warning about currencies without a rate. The caller holds
+    the run lock."""
+    from gtm.build import BuildFailed, parse_vars
     from gtm.build import build as dbt_build
-    from gtm.lock import run_lock
     from gtm.runs import check_publishable
 
-    config = settings(as_of)
-    with run_lock(config, "build", wait):
-        check_publishable(config)
-        dbt_build(config)
+    check_publishable(config)
+    try:
+        summary = dbt_build(config, parse_vars(dbt_vars), verbose=verbose)
+    except BuildFailed as exc:
+        for line in exc.summary.lines():
+            err.print(line, markup=False, highlight=False)
+        raise
+    for line in summary.lines():
+        err.print(line, markup=False, highlight=False)
     warn_fx_missing(config)
 
 
@@ -228,35 +249,57 @@ def warn_fx_missing(config: Any) -> None:
         err.print(warning, markup=False, highlight=False)
 
 
+@cli.command()
+@as_of_option
+@vars_option
+@verbose_option
+@wait_option
+def build(as_of: str | None, dbt_vars: str | None, verbose: bool, wait: float) -> None:
+    """dbt build: models, health history for the as-of date, and every data test.
+
+    Prints a summary (models built, tests passed, warned and failed by name, seconds); dbt's full log is in
+    logs/dbt.log. dbt's unit tests run in `make test`, not here."""
+    from gtm.lock import run_lock
+
+    config = settings(as_of)
+    with run_lock(config, "build", wait):
+        do_build(config, dbt_vars, verbose)
+
+
 @cli.group()
 def fx() -> None:
     """Exchange rates into the reporting currency."""
 
 
 @fx.command("refresh")
-def fx_refresh() -> None:
+@wait_option
+def fx_refresh(wait: float) -> None:
     """Load the ECB's daily euro reference rates (history kept) for the next build.
 
     Reads <base>/eurofxref-hist.zip; base = SOURCES__ECB__BASE_URL (default the ECB's public site)."""
     from gtm.fx import base_url, refresh
+    from gtm.lock import run_lock
 
-    rows = refresh(settings())
+    config = settings()
+    with run_lock(config, "fx refresh", wait):
+        rows = refresh(config)
     err.print(f"fx: loaded {rows:,} ECB reference rates from {base_url()}")
 
 
 @cli.command()
 @as_of_option
 @click.option("--full", is_flag=True, help="Full refresh of the sources before building.")
+@vars_option
+@verbose_option
 @wait_option
-def run(as_of: str | None, full: bool, wait: float) -> None:
+def run(as_of: str | None, full: bool, dbt_vars: str | None, verbose: bool, wait: float) -> None:
     """What cron calls: sync, then build, then alerts.
 
     A failed source does not stop the rest: the build and the alerts still run (so the failed-sync alert
     goes out now), and gtm exits non-zero afterwards naming the source."""
     from alerts import run_alerts
-    from gtm.build import build as dbt_build
     from gtm.lock import run_lock
-    from gtm.runs import check_as_of, check_publishable
+    from gtm.runs import check_as_of
 
     config = settings(as_of)
     check_as_of(config)
@@ -267,9 +310,7 @@ def run(as_of: str | None, full: bool, wait: float) -> None:
         except GtmError as exc:
             sync_error = exc
             err.print(f"gtm: {redact(str(exc))}; building and alerting on what is loaded", markup=False)
-        check_publishable(config)
-        dbt_build(config)
-        warn_fx_missing(config)
+        do_build(config, dbt_vars, verbose)
         run_alerts(config)
     if sync_error is not None:
         raise sync_error
@@ -376,8 +417,8 @@ def backfill(start: str, end: str, step: int, as_of: str | None, wait: float) ->
         check_publishable(config)
         for day in days:
             err.print(f"history for {day}")
-            dbt_build(replace(config, as_of=day), quiet=True, select="+customer_health_history")
-        dbt_build(config, quiet=True)
+            dbt_build(replace(config, as_of=day), select="+customer_health_history")
+        do_build(config)
     err.print(f"backfilled {len(days)} date(s); marts rebuilt for {config.as_of}")
 
 
@@ -409,8 +450,9 @@ def demo(customers: int, seed: int, as_of: str | None) -> None:
     """Run everything against the local sandbox into the default DuckDB warehouse and show the results."""
     from alerts import run_alerts
     from gtm import reports
-    from gtm.build import build as dbt_build
     from gtm.customer360 import show_customer_360
+    from gtm.fx import refresh
+    from gtm.lock import run_lock
     from gtm.warehouse import connect
     from sandbox.server import start_in_thread
 
@@ -433,16 +475,13 @@ def demo(customers: int, seed: int, as_of: str | None) -> None:
         err.print(
             f"Sandbox with {customers:,} customers at {server.base_url}; warehouse {config.duckdb_path}"
         )
-        do_sync(config, tuple(name for name in server.vendor_urls() if name != "ecb"), full=True)
-        from gtm.fx import refresh
-
-        refresh(config)
+        with run_lock(config, "demo"):
+            do_sync(config, tuple(name for name in server.vendor_urls() if name != "ecb"), full=True)
+            refresh(config)
+            do_build(config)
     finally:
         server.shutdown()
         server.server_close()
-    dbt_build(config, quiet=True)
-    err.print("dbt build passed (models, history, data tests, unit tests)")
-    warn_fx_missing(config)
     with connect(config, read_only=True) as warehouse:
         show_summary(reports.summary(warehouse))
         show_at_risk(reports.at_risk(warehouse, 10))
