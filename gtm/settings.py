@@ -94,7 +94,8 @@ class Settings:
                 env[f"GTM_PG_{key.upper()}"] = str(value)
             # a reader's lock makes a build fail after this long instead of waiting without end
             lock_timeout = os.environ.get("GTM_LOCK_TIMEOUT", "60s")
-            env["PGOPTIONS"] = f"{env.get('PGOPTIONS', '')} -c lock_timeout={lock_timeout}".strip()
+            options = re.sub(r"-c\s*lock_timeout=\S+", "", env.get("PGOPTIONS", "")).split()
+            env["PGOPTIONS"] = " ".join([*options, "-c", f"lock_timeout={lock_timeout}"])
         return env
 
     @property
