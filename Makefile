@@ -9,10 +9,13 @@ export RUNTIME__DLTHUB_TELEMETRY := false
 export DBT_SEND_ANONYMOUS_USAGE_STATS := false
 
 CUSTOMERS ?= 10000
+RUNS ?= 20
+SCALE_CUSTOMERS ?= 1000000
+DOCS_PORT ?= 8080
 PYTEST_ARGS ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help install demo test sync build run alerts lint format docs grants bench bench-api serve clean
+.PHONY: help install demo test sync build run alerts lint format docs grants bench bench-api serve chaos clean
 
 help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -55,15 +58,22 @@ format: $(STAMP) ## Format Python with ruff
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
-docs: $(STAMP) ## Build the dbt docs site (lineage API -> marts -> dashboards), serve it offline on :8080
+docs: $(STAMP) ## Build the dbt docs site (lineage API -> marts -> dashboards), serve it on :$(DOCS_PORT)
 	$(BIN)/dbt docs generate --profiles-dir . --static
-	$(BIN)/dbt docs serve --profiles-dir . --host 127.0.0.1 --port 8080 --no-browser
+	@echo "dbt docs on http://127.0.0.1:$(DOCS_PORT)/ (DOCS_PORT=... to change; Ctrl-C stops)"
+	@$(BIN)/python -m http.server --bind 127.0.0.1 --directory target $(DOCS_PORT) || test $$? -eq 130
 
 grants: $(STAMP) ## PostgreSQL: read-only role for BI (GTM_READONLY_ROLE, GTM_READONLY_PASSWORD) on marts
+	@verifier="$$($(BIN)/python -m gtm.grants)" && \
+	GTM_READONLY_PASSWORD= GTM_READONLY_PASSWORD_VERIFIER="$$verifier" \
 	$(BIN)/dbt run-operation grant_read_only --profiles-dir .
 
-bench: $(STAMP) ## Benchmark sandbox -> sync -> build (CUSTOMERS=10000; 100000, 1000000 on request)
+bench: $(STAMP) ## Benchmarks (docs/benchmarks.md): CUSTOMERS=10000 synced, SCALE_CUSTOMERS=1000000 built
 	$(BIN)/python benchmarks/bench.py --customers $(CUSTOMERS)
+	$(BIN)/python benchmarks/scale.py --customers $(SCALE_CUSTOMERS) --memory-limit 2GB
+
+chaos: $(STAMP) ## RUNS randomized fault schedules (kills, faults, overlaps, bad records) on DuckDB and PostgreSQL
+	$(BIN)/python benchmarks/chaos.py --runs $(RUNS)
 
 bench-api: $(STAMP) ## Benchmark gtm serve: p50/p99 latency and 50 concurrent clients (CUSTOMERS=10000)
 	$(BIN)/python benchmarks/bench_api.py --customers $(CUSTOMERS)

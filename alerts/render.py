@@ -9,6 +9,8 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
+from gtm.safe_text import plain, slack, unslack
+
 Row = dict[str, Any]
 
 RULE_TITLES = {
@@ -77,14 +79,14 @@ def change_text(row: Row) -> str:
 def owner_text(row: Row) -> str:
     if row.get("owner_slack_user_id"):
         return f"<@{row['owner_slack_user_id']}>"
-    return row.get("owner_email") or "unassigned"
+    return slack(row.get("owner_email") or "unassigned")
 
 
 def subject_text(row: Row) -> str:
     if row.get("source_name"):
         return f"source {row['source_name']}"
-    name = row.get("name") or row.get("email_key") or ""
-    return f"{name} <{row['email']}>" if row.get("email") else name
+    name = slack(row.get("name") or row.get("email_key") or "")
+    return f"{name} &lt;{slack(row['email'])}&gt;" if row.get("email") else name
 
 
 def mrkdwn(text: str) -> dict[str, Any]:
@@ -122,11 +124,11 @@ def alert_message(row: Row, channel: str) -> Message:
     icon = SEVERITY_ICONS.get(row["severity"], "")
     subject = subject_text(row)
     blocks = [
-        header(f"{title}: {row.get('name') or row.get('source_name') or row.get('email_key')}"),
-        section(f"{icon} *{subject}*: {row['detail']}"),
+        header(f"{title}: {plain(row.get('name') or row.get('source_name') or row.get('email_key'))}"),
+        section(f"{icon} *{subject}*: {slack(row['detail'], SECTION_LIMIT // 2)}"),
         {"type": "section", "fields": alert_fields(row)},
         section(f"*Recommended action:* {row['recommended_action']}"),
-        context(f"{row['alert_rule']} · as of {row['as_of_date']} · key `{row['dedupe_key']}`"),
+        context(f"{row['alert_rule']} · as of {row['as_of_date']} · key `{slack(row['dedupe_key'])}`"),
     ]
     text = f"{icon} {title}: {subject}"
     if not row.get("source_name"):
@@ -137,9 +139,10 @@ def alert_message(row: Row, channel: str) -> Message:
 def group_line(row: Row) -> str:
     owner = f" · {owner_text(row)}" if row.get("owner_slack_user_id") or row.get("owner_email") else ""
     if row.get("source_name"):
-        return f"• {subject_text(row)}: {row['detail']}"
+        return f"• {subject_text(row)}: {slack(row['detail'])}"
     at_risk = money(row.get("mrr_at_risk"))
-    return f"• {subject_text(row)} · {at_risk} at risk · health {health_text(row)}{owner} · {row['detail']}"
+    detail = slack(row["detail"])
+    return f"• {subject_text(row)} · {at_risk} at risk · health {health_text(row)}{owner} · {detail}"
 
 
 def bounded_list(lines: Sequence[str], limit: int = GROUP_LIST_LIMIT) -> str:
@@ -209,6 +212,11 @@ def money_change(now: Any, before: Any) -> str:
     return f" ({'+' if delta >= 0 else '-'}{money(abs(delta))})"
 
 
+def unconverted_text(facts: dict[str, Any]) -> str:
+    """MRR left out of the total for want of an exchange rate, per currency (never added to it)."""
+    return f"\nnot in the total (no rate): {facts['unconverted_mrr']}" if facts.get("unconverted_mrr") else ""
+
+
 def digest_message(facts: dict[str, Any], channel: str, dedupe_key: str) -> Message:
     """The daily / weekly digest: totals, MRR and change, health distribution and change, new at-risk
     customers with their MRR, the top recommended actions."""
@@ -237,7 +245,7 @@ def digest_message(facts: dict[str, Any], channel: str, dedupe_key: str) -> Mess
             "type": "section",
             "fields": [
                 mrkdwn(f"*Customers*\n{facts['total_customers']:,} ({facts['paying_customers']:,} paying)"),
-                mrkdwn(f"*MRR*\n{money(facts['total_mrr'])}{mrr_change}"),
+                mrkdwn(f"*MRR*\n{money(facts['total_mrr'])}{mrr_change}{unconverted_text(facts)}"),
                 mrkdwn(f"*ARR*\n{money(facts['total_arr'])}"),
                 mrkdwn(f"*Average health*\n{facts['avg_health_score']}"),
             ],
@@ -270,8 +278,9 @@ def block_text(block: dict[str, Any]) -> list[str]:
 
 
 def render_text(message: Message) -> str:
-    """The message as plain text, channel first (what --dry-run prints)."""
+    """The message as plain text, channel first (what --dry-run prints): Slack's escapes read back, the
+    text already free of control characters."""
     lines = [message.channel]
     for block in message.blocks:
         lines.extend(block_text(block))
-    return "\n".join(lines) + "\n"
+    return unslack("\n".join(lines)) + "\n"

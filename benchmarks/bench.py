@@ -1,8 +1,11 @@
 """Benchmark: sandbox -> gtm sync -> gtm build at a chosen size, into a fresh DuckDB (or PostgreSQL).
 
-Prints requests made and the minimum possible, seconds, rows per second and peak memory of each step.
-Figures, not assertions: compare runs on the same machine. Usage:
-    python benchmarks/bench.py --customers 10000 [--warehouse postgres] [--keep]
+Prints, for one size: requests made and the minimum possible; the Intercom loader's records per second net
+of the server's share (a plain page-reading loop over the same sandbox measures the server); the build's
+seconds, CPU seconds and peak memory; a daily run (1% of the contacts changed: sync then build) against the
+full one; the seed-style baseline (benchmarks/seed_baseline.py) against the product end to end; and the
+fixed cost of `gtm build` on a tiny (200-customer) warehouse. Figures, not assertions. Usage:
+    python benchmarks/bench.py --customers 10000 [--warehouse postgres] [--keep] [--no-baseline]
 """
 
 from __future__ import annotations
@@ -19,9 +22,15 @@ import sys
 import tempfile
 import time
 import urllib.request
+from dataclasses import dataclass
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from seed_baseline import run as run_seed_baseline  # noqa: E402
+from seed_baseline import search  # noqa: E402
+
 TOKEN = "bench-token"
+TINY = 200
 
 
 def free_port() -> int:
@@ -30,19 +39,99 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
-def peak_mib_of(command: list[str], env: dict[str, str], cwd: Path) -> tuple[float, float, str]:
-    """Like run_measured, with the peak memory read from the kernel's accounting of the child."""
+@dataclass
+class Measured:
+    seconds: float
+    cpu_seconds: float
+    peak_mib: float
+
+
+def measure(command: list[str], env: dict[str, str], cwd: Path) -> Measured:
+    """Run a child to its end: wall seconds, CPU seconds and peak memory from the kernel's accounting."""
     started = time.perf_counter()
-    process = subprocess.Popen(
-        command, env=env, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
+        process = subprocess.Popen(command, env=env, cwd=cwd, stdout=out, stderr=err, text=True)
+        _, status, usage = os.wait4(process.pid, 0)
+        process.returncode = os.waitstatus_to_exitcode(status)
+        seconds = time.perf_counter() - started
+        if process.returncode != 0:
+            out.seek(0)
+            err.seek(0)
+            sys.exit(f"{' '.join(command[3:])} failed:\n{out.read()[-3000:]}\n{err.read()[-3000:]}")
+    return Measured(seconds, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024)
+
+
+def start_sandbox(gtm: list[str], project: Path, customers: int, seed: int) -> tuple[subprocess.Popen, str]:
+    port = free_port()
+    sandbox = subprocess.Popen(
+        [
+            *gtm,
+            "sandbox",
+            "serve",
+            "--rate-limit",
+            "1000000",  # measure the pipeline, not the sandbox's rate-limit waits
+            "--port",
+            str(port),
+            "--customers",
+            str(customers),
+            "--seed",
+            str(seed),
+            "--token",
+            TOKEN,
+        ],
+        cwd=project,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
     )
-    out_chunks = process.stdout.read() if process.stdout else ""
-    err_chunks = process.stderr.read() if process.stderr else ""
-    _, status, usage = os.wait4(process.pid, 0)
-    seconds = time.perf_counter() - started
-    if os.waitstatus_to_exitcode(status) != 0:
-        sys.exit(f"{' '.join(command[-2:])} failed:\n{out_chunks[-3000:]}\n{err_chunks[-3000:]}")
-    return seconds, usage.ru_maxrss / 1024, err_chunks
+    assert sandbox.stdout is not None
+    sandbox.stdout.readline()  # the sandbox prints its base URLs once it listens
+    return sandbox, f"http://127.0.0.1:{port}"
+
+
+def gtm_env(base: str, workdir: Path, warehouse: str) -> dict[str, str]:
+    env = {
+        **os.environ,
+        "GTM_WAREHOUSE": warehouse,
+        "GTM_DUCKDB_PATH": str(workdir / "bench.duckdb"),
+        "GTM_PIPELINES_DIR": str(workdir / "pipelines"),
+        "DBT_TARGET_PATH": str(workdir / "target"),
+        "DBT_LOG_PATH": str(workdir / "logs"),
+        "SOURCES__HUBSPOT__SETTLE_SECONDS": "0",  # the sandbox's data is settled
+        "SOURCES__CALENDLY__INITIAL_DAYS": "800",  # every generated call
+    }
+    for vendor in ("intercom", "hubspot", "calendly"):
+        env[f"SOURCES__{vendor.upper()}__BASE_URL"] = f"{base}/{vendor}"
+        env[f"SOURCES__{vendor.upper()}__ACCESS_TOKEN"] = TOKEN
+    return env
+
+
+def fixed_cost(gtm: list[str], project: Path, seed: int) -> tuple[Measured, Measured]:
+    """`gtm build` on a tiny warehouse: the first build (full parse) and the next one (what cron pays)."""
+    sandbox, base = start_sandbox(gtm, project, TINY, seed)
+    workdir = Path(tempfile.mkdtemp(prefix="gtm-bench-tiny-"))
+    try:
+        env = gtm_env(base, workdir, "duckdb")
+        measure([*gtm, "sync"], env, workdir)
+        first = measure([*gtm, "build"], env, workdir)
+        again = measure([*gtm, "build"], env, workdir)
+        return first, again
+    finally:
+        sandbox.terminate()
+        sandbox.wait()
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+def server_share(base: str) -> tuple[float, int]:
+    """Seconds a plain loop needs to read every Intercom page the loader reads, and the records read."""
+    import requests
+
+    session = requests.Session()
+    session.headers.update({"Authorization": f"Bearer {TOKEN}", "Intercom-Version": "2.11"})
+    started = time.perf_counter()
+    records = len(search(session, f"{base}/intercom/contacts/search", "data"))
+    records += len(search(session, f"{base}/intercom/conversations/search", "conversations"))
+    return time.perf_counter() - started, records
 
 
 def control(base: str, path: str, body: object = None) -> dict:
@@ -59,7 +148,7 @@ def control(base: str, path: str, body: object = None) -> dict:
 
 def incremental_round(
     base: str, args: argparse.Namespace, env: dict[str, str], workdir: Path, gtm: list[str]
-) -> tuple[int, float, dict]:
+) -> tuple[int, Measured, dict]:
     """Change 1% of the contacts in Intercom and in HubSpot, sync again, and return what that cost."""
     from sandbox.company import Company
     from sandbox.crm import CRM
@@ -74,9 +163,8 @@ def incremental_round(
     hubspot = [p for p in range(0, args.customers, step) if crm.contact_exists(p)][:changed]
     for p in hubspot:
         control(base, f"hubspot/contacts/{crm.contact_id(p)}", {"properties": {"jobtitle": "Renamed"}})
-    env = {**env, "SOURCES__HUBSPOT__SETTLE_SECONDS": "0"}  # the changes were made just now
-    seconds, _, _ = peak_mib_of([*gtm, "sync"], env, workdir)
-    return changed, seconds, control(base, "stats")
+    synced = measure([*gtm, "sync"], env, workdir)
+    return changed, synced, control(base, "stats")
 
 
 def requests_of(stats: dict, vendor: str) -> int:
@@ -111,116 +199,95 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--warehouse", choices=("duckdb", "postgres"), default="duckdb")
     parser.add_argument("--keep", action="store_true", help="keep the benchmark warehouse folder")
+    parser.add_argument("--no-baseline", action="store_true", help="skip the seed-style baseline")
     args = parser.parse_args()
 
     project = Path(__file__).resolve().parent.parent
     workdir = Path(tempfile.mkdtemp(prefix="gtm-bench-"))
-    port = free_port()
     gtm = [sys.executable, "-m", "gtm.cli"]
-    sandbox = subprocess.Popen(
-        [
-            *gtm,
-            "sandbox",
-            "serve",
-            "--rate-limit",
-            "1000000",  # measure the pipeline, not the sandbox's rate-limit waits
-            "--port",
-            str(port),
-            "--customers",
-            str(args.customers),
-            "--seed",
-            str(args.seed),
-            "--token",
-            TOKEN,
-        ],
-        cwd=project,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        text=True,
-    )
-    base = f"http://127.0.0.1:{port}"
+    sandbox, base = start_sandbox(gtm, project, args.customers, args.seed)
+    database = f"gtm_bench_{os.getpid()}"
     try:
-        assert sandbox.stdout is not None
-        sandbox.stdout.readline()  # the sandbox prints its base URLs once it listens
-        env = {
-            **os.environ,
-            "GTM_WAREHOUSE": args.warehouse,
-            "GTM_DUCKDB_PATH": str(workdir / "bench.duckdb"),
-            "GTM_PIPELINES_DIR": str(workdir / "pipelines"),
-            "DBT_TARGET_PATH": str(workdir / "target"),
-            "DBT_LOG_PATH": str(workdir / "logs"),
-            "SOURCES__INTERCOM__BASE_URL": f"{base}/intercom",
-            "SOURCES__INTERCOM__ACCESS_TOKEN": TOKEN,
-            "SOURCES__HUBSPOT__BASE_URL": f"{base}/hubspot",
-            "SOURCES__HUBSPOT__ACCESS_TOKEN": TOKEN,
-            "SOURCES__CALENDLY__BASE_URL": f"{base}/calendly",
-            "SOURCES__CALENDLY__ACCESS_TOKEN": TOKEN,
-        }
+        env = gtm_env(base, workdir, args.warehouse)
         if args.warehouse == "postgres":
-            database = f"gtm_bench_{os.getpid()}"
-            subprocess.run(
-                ["psql", "-h", "127.0.0.1", "-U", "postgres", "-qc", f"create database {database}"],
-                check=True,
-            )
+            psql = ["psql", "-h", "127.0.0.1", "-U", "postgres", "-qc"]
+            subprocess.run([*psql, f"create database {database}"], check=True)
             env["DATABASE_URL"] = f"postgresql://postgres@127.0.0.1:5432/{database}"
-        sync_s, sync_mib, _ = peak_mib_of([*gtm, "sync"], env, workdir)
-        with urllib.request.urlopen(f"{base}/_sandbox/stats") as response:
-            stats = json.load(response)
+        # the Intercom loader alone, then the server's share of it: the same pages read by a plain loop
+        intercom = measure([*gtm, "sync", "--source", "intercom"], env, workdir)
+        loop_s, loop_records = server_share(base)
+        others = measure([*gtm, "sync", "--source", "hubspot", "--source", "calendly"], env, workdir)
+        stats = control(base, "stats")
         records = stats["records"]
-        contacts = records["intercom_contacts_returned"]
-        conversations = records["intercom_conversations_returned"]
+        contacts = records["intercom_contacts_returned"] // 2  # the loop read them a second time
+        conversations = records["intercom_conversations_returned"] // 2
         hubspot_records = sum(
             records[f"hubspot_{kind}_returned"] for kind in ("contacts", "companies", "deals", "owners")
         )
         calendly_records = records["calendly_events_returned"] + records["calendly_invitees_returned"]
-        minimums = minimum_requests(stats)
-        minimum = sum(minimums.values())
-        build_s, build_mib, _ = peak_mib_of([*gtm, "build"], env, workdir)
-        rows = contacts + conversations + hubspot_records + calendly_records
-        changed, inc_s, inc_stats = incremental_round(base, args, env, workdir, gtm)
+        build = measure([*gtm, "build"], env, workdir)
+        changed, daily_sync, inc_stats = incremental_round(base, args, env, workdir, gtm)
+        daily_build = measure([*gtm, "build"], env, workdir)
         inc_contacts = inc_stats["records"]["intercom_contacts_returned"]
         inc_conversations = inc_stats["records"]["intercom_conversations_returned"]
         inc_minimums = minimum_requests(inc_stats)
         # Intercom searches overlap a day (loaders/intercom/README.md): its minimum is the changed contacts
         inc_minimums["intercom"] = math.ceil(changed / 150) + 1
+        intercom_records = contacts + conversations
+        net = intercom.seconds - loop_s
+        full_run = intercom.seconds + others.seconds + build.seconds
+        daily_run = daily_sync.seconds + daily_build.seconds
         lines = [
             f"machine            {platform.machine()}, {os.cpu_count()} cores, "
-            f"Python {platform.python_version()}",
+            f"Python {platform.python_version()}, load average {os.getloadavg()[0]:.1f} at the end",
             f"warehouse          {args.warehouse}",
             f"customers          {args.customers:,} (seed {args.seed})",
             f"records fetched    {contacts:,} contacts, {conversations:,} conversations (intercom); "
             f"{hubspot_records:,} (hubspot); {calendly_records:,} events and invitees (calendly)",
-            f"requests           {stats['total']:,} made, {minimum:,} minimum possible",
+            f"intercom sync      {intercom.seconds:,.1f} s ({intercom.cpu_seconds:,.1f} CPU s), "
+            f"{intercom_records / intercom.seconds:,.0f} records/s, peak {intercom.peak_mib:,.0f} MiB",
+            f"  server's share   {loop_s:,.1f} s (a plain loop reading the same {loop_records:,} records)",
+            f"  loader, net      {intercom_records / net:,.0f} records/s (wall minus the server's share); "
+            f"{intercom_records / intercom.cpu_seconds:,.0f} records per CPU second of the loader"
+            if net > 0
+            else "  loader, net -",
+            f"hubspot+calendly   {others.seconds:,.1f} s, peak {others.peak_mib:,.0f} MiB",
+            f"build              {build.seconds:,.1f} s ({build.cpu_seconds:,.1f} CPU s), "
+            f"peak {build.peak_mib:,.0f} MiB",
+            f"full run           {full_run:,.1f} s (sync + build)",
+            f"daily run          {changed:,} contacts changed: sync {daily_sync.seconds:,.1f} s + build "
+            f"{daily_build.seconds:,.1f} s = {daily_run:,.1f} s, {daily_run / full_run:.0%} of the full run",
+            f"  requests         {inc_stats['total']:,} made, {sum(inc_minimums.values()):,} minimum; "
+            f"{inc_contacts:,} contacts and {inc_conversations:,} conversations fetched",
             *(
-                f"  {vendor:<17}{requests_of(stats, vendor):,} made, {least:,} minimum possible"
-                for vendor, least in minimums.items()
-            ),
-            f"sync               {sync_s:,.1f} s, {rows / sync_s:,.0f} records/s, peak {sync_mib:,.0f} MiB",
-            f"build              {build_s:,.1f} s, {rows / build_s:,.0f} records/s, "
-            f"peak {build_mib:,.0f} MiB",
-            f"total              {sync_s + build_s:,.1f} s",
-            f"incremental sync   {changed:,} contacts changed: {inc_stats['total']:,} requests made, "
-            f"{sum(inc_minimums.values()):,} minimum possible; {inc_contacts:,} contacts and "
-            f"{inc_conversations:,} conversations fetched, {inc_s:,.1f} s",
-            *(
-                f"  {vendor:<17}{requests_of(inc_stats, vendor):,} made, {least:,} minimum possible"
+                f"    {vendor:<15}{requests_of(inc_stats, vendor):,} made, {least:,} minimum possible"
                 for vendor, least in inc_minimums.items()
             ),
         ]
-        print("\n".join(lines))
-        if args.warehouse == "postgres":
-            subprocess.run(
-                [
-                    "psql",
-                    "-h",
-                    "127.0.0.1",
-                    "-U",
-                    "postgres",
-                    "-qc",
-                    f"drop database {database} with (force)",
-                ],
-                check=False,
+        print("\n".join(lines), flush=True)
+        if not args.no_baseline:
+            control(base, "stats/reset", {})
+            baseline = run_seed_baseline(f"{base}/intercom", TOKEN, str(workdir / "seed_baseline.duckdb"))
+            product = intercom.seconds + build.seconds
+            product_cpu = intercom.cpu_seconds + build.cpu_seconds
+            product_requests = math.ceil(contacts / 150) + math.ceil(conversations / 150)
+            print(
+                f"seed-style baseline {baseline['seconds']:,.1f} s ({baseline['cpu_seconds']:,.1f} CPU s), "
+                f"{baseline['requests']:,} requests\n"
+                f"  against product  Intercom sync + build {product:,.1f} s ({product_cpu:,.1f} CPU s): "
+                f"baseline / product = {baseline['seconds'] / product:.1f} (wall), "
+                f"{baseline['cpu_seconds'] / product_cpu:.1f} (CPU); "
+                f"{baseline['requests'] / max(1, product_requests):.0f}x the requests",
+                flush=True,
             )
+        first, again = fixed_cost(gtm, project, args.seed)
+        print(
+            f"fixed cost         gtm build on {TINY} customers: {again.seconds:.1f} s "
+            f"({again.cpu_seconds:.1f} CPU s), peak {again.peak_mib:,.0f} MiB; "
+            f"first build (full parse) {first.seconds:.1f} s"
+        )
+        if args.warehouse == "postgres":
+            subprocess.run([*psql, f"drop database {database} with (force)"], check=False)
     finally:
         sandbox.terminate()
         sandbox.wait()

@@ -1,11 +1,19 @@
-"""`gtm build`: dbt build (models, history, tests) on the configured warehouse."""
+"""`gtm build`: dbt build (models, history, data tests) on the configured warehouse, in this process.
+
+dbt runs through its Python entry point (`dbtRunner`), not a child process: nothing outlives `gtm` when it is
+killed, and one process reuses one parsed project. Partial parsing survives between runs
+(target/partial_parse.msgpack) because the as-of date reaches dbt through the environment (GTM_AS_OF, read
+by the macro as_of_date when models execute), not through --vars, whose every change makes dbt re-parse
+the whole project. dbt's full log goes to logs/dbt.log; the caller prints the short BuildSummary.
+"""
 
 from __future__ import annotations
 
 import json
+import os
 import shutil
-import subprocess
 import sys
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -13,6 +21,54 @@ from typing import Any
 from gtm.errors import GtmError, redact
 from gtm.settings import Settings
 from gtm.warehouse import check_writable, connect
+
+# dbt's advice: unit tests run in development and CI (tests/test_dbt_unit_tests.py), not in production
+PRODUCTION_EXCLUDE = ["--exclude-resource-type", "unit_test"]
+_manifests: dict[str, Any] = {}
+
+
+@dataclass
+class BuildSummary:
+    """What one dbt invocation did, counted from dbt's own results."""
+
+    models: int = 0
+    seeds: int = 0
+    tests_passed: int = 0
+    warned: list[str] = field(default_factory=list)
+    failed: list[str] = field(default_factory=list)
+    errored: list[str] = field(default_factory=list)
+    skipped: int = 0
+    seconds: float = 0.0
+    log_path: Path | None = None
+
+    @property
+    def ok(self) -> bool:
+        return not self.failed and not self.errored
+
+    def lines(self) -> list[str]:
+        """The operator's view: one line of counts, then one line per warned, failed or broken node."""
+        tests = self.tests_passed + len(self.warned) + len(self.failed)
+        head = (
+            f"dbt build: {self.models:,} models, {self.seeds:,} seeds; {tests:,} tests: "
+            f"{self.tests_passed:,} passed, {len(self.warned):,} warned, {len(self.failed):,} failed"
+            + (f"; {len(self.errored):,} errors" if self.errored else "")
+            + (f", {self.skipped:,} skipped" if self.skipped else "")
+            + f"; {self.seconds:.1f} s"
+        )
+        detail = [f"  warned: {name}" for name in self.warned]
+        detail += [f"  failed: {name}" for name in self.failed]
+        detail += [f"  error:  {name}" for name in self.errored]
+        if detail and self.log_path:
+            detail.append(f"  dbt's log: {self.log_path}")
+        return [redact(line) for line in (head, *detail)]
+
+
+class BuildFailed(GtmError):
+    """dbt build ran and something failed; ``summary`` names what."""
+
+    def __init__(self, message: str, summary: BuildSummary) -> None:
+        super().__init__(message)
+        self.summary = summary
 
 
 def ensure_profile(project_dir: Path) -> Path:
@@ -23,67 +79,147 @@ def ensure_profile(project_dir: Path) -> Path:
     return project_dir
 
 
-def dbt_executable() -> str:
-    candidate = Path(sys.executable).with_name("dbt")
-    if candidate.exists():
-        return str(candidate)
-    found = shutil.which("dbt")
-    if not found:
-        raise GtmError("dbt is not installed in this environment; run `make install`")
-    return found
+def log_path(settings: Settings) -> Path:
+    return Path(os.environ.get("DBT_LOG_PATH") or settings.project_dir / "logs") / "dbt.log"
+
+
+def parse_vars(text: str | None) -> dict[str, Any]:
+    """``--vars`` as dbt takes it (YAML or JSON object) into a dict; one-line error otherwise."""
+    if not text:
+        return {}
+    import yaml
+
+    try:
+        value = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        first = str(exc).splitlines()[0]
+        raise GtmError(f"--vars is not a YAML or JSON object: {first}") from None
+    if not isinstance(value, dict):
+        raise GtmError("--vars must be an object, e.g. --vars '{mrr_statuses: [active]}'")
+    return value
 
 
 def run_dbt(
     settings: Settings,
     args: list[str],
     extra_vars: dict[str, Any] | None = None,
-    quiet: bool = False,
-) -> subprocess.CompletedProcess[str]:
-    """Run one dbt command against the configured warehouse with the as-of date set."""
+    verbose: bool = False,
+) -> Any:
+    """One dbt command in this process against the configured warehouse, for the settings' as-of date.
+
+    Returns dbt's result object (RunExecutionResult for build/test/run); raises GtmError when dbt could not
+    run at all (bad profile, unreachable database, compilation error). Ctrl-C reaches the caller.
+    """
+    from dbt.cli.main import dbtRunner
+
     project_dir = ensure_profile(settings.project_dir)
-    dbt_vars = {"as_of": settings.as_of.isoformat(), **(extra_vars or {})}
-    command = [
-        dbt_executable(),
-        *args,
+    os.environ.update(settings.dbt_env())
+    os.environ["GTM_AS_OF"] = settings.as_of.isoformat()
+    colours = "--use-colors" if verbose and sys.stdout.isatty() else "--no-use-colors"
+    flags = [
         "--project-dir",
         str(project_dir),
         "--profiles-dir",
         str(project_dir),
-        "--vars",
-        json.dumps(dbt_vars),
+        colours,
+        "--no-use-colors-file",
+        "--log-level",
+        "info" if verbose else "none",
+        "--log-level-file",
+        "debug",
     ]
-    return subprocess.run(
-        command,
-        cwd=project_dir,
-        env=settings.dbt_env(),
-        text=True,
-        capture_output=quiet,
-        check=False,
-    )
+    if extra_vars:
+        flags += ["--vars", json.dumps(extra_vars, sort_keys=True)]
+    # one parsed project per (project, warehouse, vars) for the life of this process: backfill builds many
+    # dates on one parse
+    key = json.dumps([str(project_dir), settings.warehouse, extra_vars or {}], sort_keys=True, default=str)
+    if key not in _manifests:
+        # the build writes manifest.json; the parse only refreshes target/partial_parse.msgpack
+        parsed = dbtRunner().invoke(["parse", "--no-write-json", *flags])
+        _manifests[key] = checked(parsed, "parse", settings).result
+    try:
+        result = dbtRunner(manifest=_manifests[key]).invoke([*args, *flags])
+    finally:
+        release_duckdb()
+    return checked(result, args[0], settings).result
+
+
+def release_duckdb() -> None:
+    """Close the DuckDB database dbt-duckdb keeps open for the life of the process (a class attribute), so
+    that gtm's own connections after a build (alerts, reports, the next backfill date) can open the file."""
+    from dbt.adapters.duckdb.connections import DuckDBConnectionManager
+
+    with DuckDBConnectionManager._LOCK:
+        environment, DuckDBConnectionManager._ENV = DuckDBConnectionManager._ENV, None
+    if environment is not None:
+        environment.close()
+
+
+def checked(result: Any, command: str, settings: Settings) -> Any:
+    """dbt's result when dbt ran; Ctrl-C goes on to the caller, anything else is one GtmError line."""
+    if isinstance(result.exception, KeyboardInterrupt):
+        raise result.exception
+    if result.exception is not None:
+        first = first_line(str(result.exception)) or type(result.exception).__name__
+        raise GtmError(redact(f"dbt {command} could not run: {first}; see {log_path(settings)}"))
+    return result
+
+
+def summarize(results: Any, settings: Settings) -> BuildSummary:
+    summary = BuildSummary(seconds=float(getattr(results, "elapsed_time", 0.0) or 0.0))
+    summary.log_path = log_path(settings)
+    for result in getattr(results, "results", []) or []:
+        node = result.node
+        kind = str(node.resource_type)
+        status = str(result.status)
+        label = node.name
+        if result.message and status in ("fail", "warn", "error"):
+            label = f"{node.name} ({first_line(result.message)})"
+        if status == "skipped":
+            summary.skipped += 1
+        elif status == "error":
+            summary.errored.append(label)
+        elif kind in ("test", "unit_test"):
+            if status == "pass":
+                summary.tests_passed += 1
+            elif status == "warn":
+                summary.warned.append(label)
+            elif status == "fail":
+                summary.failed.append(label)
+        elif kind == "model" and status == "success":
+            summary.models += 1
+        elif kind == "seed" and status == "success":
+            summary.seeds += 1
+    return summary
+
+
+def first_line(message: str) -> str:
+    return (str(message).strip().splitlines() or [""])[0][:200]
 
 
 def build(
     settings: Settings,
     extra_vars: dict[str, Any] | None = None,
-    quiet: bool = False,
+    verbose: bool = False,
     select: str | None = None,
-) -> None:
-    """``dbt build`` for the as-of date; raises GtmError with one line when anything fails."""
+) -> BuildSummary:
+    """``dbt build`` for the as-of date without unit tests; raises BuildFailed (one line) when any node
+    fails, with the summary attached."""
     if settings.warehouse == "duckdb":
         check_writable(settings)
-    args = ["build"] + (["--select", select] if select else [])
-    result = run_dbt(settings, args, extra_vars, quiet=quiet)
-    if result.returncode != 0:
-        detail = ""
-        if quiet:
-            errors = [
-                line
-                for line in (result.stdout or "").splitlines()
-                if "Failure in" in line or "Error in" in line
-            ]
-            detail = f": {errors[0].strip()}" if errors else ""
-        raise GtmError(redact(f"dbt build failed (exit {result.returncode}){detail}; see logs/dbt.log"))
+    args = ["build", *PRODUCTION_EXCLUDE] + (["--select", select] if select else [])
+    results = run_dbt(settings, args, extra_vars, verbose=verbose)
+    summary = summarize(results, settings)
+    if not summary.ok:
+        names = [label.split(" (", 1)[0] for label in summary.errored + summary.failed]
+        shown = ", ".join(names[:3]) + (f" and {len(names) - 3} more" if len(names) > 3 else "")
+        what = "failed" if summary.failed and not summary.errored else "failed with errors"
+        raise BuildFailed(
+            redact(f"dbt build {what}: {shown}; see {summary.log_path}"),
+            summary,
+        )
     record_build(settings, select)
+    return summary
 
 
 def record_build(settings: Settings, select: str | None) -> None:

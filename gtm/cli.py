@@ -13,11 +13,13 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import click
+from rich import box
 from rich.console import Console
 from rich.table import Table
 
 from gtm import __version__
 from gtm.errors import GtmError, redact
+from gtm.safe_text import terminal
 
 F = TypeVar("F", bound=Callable[..., Any])
 out = Console(width=None if sys.stdout.isatty() else 160)
@@ -30,7 +32,24 @@ as_of_option = click.option(
     metavar="YYYY-MM-DD",
     help="As-of date of every metric (default: today in UTC). Env: GTM_AS_OF.",
 )
+wait_option = click.option(
+    "--wait",
+    type=click.FloatRange(min=0),
+    default=0,
+    show_default=True,
+    metavar="SECONDS",
+    help="When another sync or build holds the warehouse, wait this long for it before giving up.",
+)
 json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
+vars_option = click.option(
+    "--vars",
+    "dbt_vars",
+    metavar="YAML",
+    help="dbt vars overriding dbt_project.yml, as for dbt: --vars '{mrr_statuses: [active]}'.",
+)
+verbose_option = click.option(
+    "--verbose", "-v", is_flag=True, help="Show dbt's output (its full log is always in logs/dbt.log)."
+)
 am_option = click.option(
     "--am",
     envvar="GTM_AM",
@@ -51,6 +70,12 @@ def money(value: Any) -> str:
     return "-" if value is None else f"${float(value):,.2f}"
 
 
+def table_width() -> int | None:
+    """Tables fit 80 columns when the output is not a terminal (cron logs, pipes); a terminal's own width
+    otherwise."""
+    return None if out.is_terminal else 80
+
+
 def show_summary(data: dict[str, Any]) -> None:
     owner = f" · {data['account_manager']}'s customers" if data.get("account_manager") else ""
     table = Table(title=f"Customer health on {data['as_of_date']}{owner}", show_header=True)
@@ -62,40 +87,45 @@ def show_summary(data: dict[str, Any]) -> None:
     out.print(
         f"[bold]{data['total_customers']:,}[/] customers ({data['paying_customers']:,} paying) · "
         f"MRR [bold]{money(data['total_mrr'])}[/] · ARR {money(data['total_arr'])} · "
-        f"average health {data['avg_health_score']}"
+        f"average health {data['avg_health_score']}",
+        width=table_width(),
     )
-    out.print(table)
+    if data.get("unconverted_mrr"):
+        out.print(f"[yellow]MRR not in the totals (no exchange rate): {data['unconverted_mrr']}[/]")
+    out.print(table, width=table_width())
 
 
 STATUS_STYLE = {"healthy": "green", "at_risk": "yellow", "high_risk": "dark_orange", "critical": "red"}
 
 
 def show_at_risk(rows: list[dict[str, Any]]) -> None:
-    table = Table(title="At-risk customers (highest MRR first)")
-    for column, justify in (
-        ("#", "right"),
-        ("customer", "left"),
-        ("MRR", "right"),
-        ("health", "right"),
-        ("churn risk", "right"),
-        ("signals", "left"),
-        ("AM", "left"),
-        ("recommended action", "left"),
-    ):
-        table.add_column(column, justify=justify)  # type: ignore[arg-type]
+    """Three columns that fit 80: the customer (email whole on its own line, then name and AM, signals and
+    the recommended action, which wrap), and MRR with health and churn risk."""
+    if not rows:
+        out.print("No customer is at risk.")
+        return
+    table = Table(title="At-risk customers (highest MRR first)", box=box.SIMPLE_HEAD, show_lines=True)
+    table.add_column("#", justify="right")
+    table.add_column("customer · AM · signals · action", ratio=1, overflow="fold")
+    table.add_column("MRR · health", no_wrap=True)
     for row in rows:
         style = STATUS_STYLE.get(row["health_status"], "")
+        status = row["health_status"].replace("_", " ")
+        customer = terminal(row["email"] or "", limit=None)
+        mrr = (
+            money(row["mrr"])
+            if not row["is_fx_missing"]
+            else f"{row['currency'].upper()} {row['mrr_native']:,.2f}"
+        )
         table.add_row(
             str(row["risk_rank"]),
-            f"{row['name'] or ''} <{row['email']}>",
-            money(row["mrr"]),
-            f"[{style}]{row['health_score']} {row['health_status']}[/]",
-            f"{row['churn_risk']}%",
-            row["risk_signals"] or "",
-            row.get("assigned_am") or "-",
-            row["recommended_action"] or "",
+            f"[bold]{customer}[/]\n{terminal(row['name'] or '')} · "
+            f"AM {terminal(row.get('assigned_am') or '-')}\n"
+            f"[{style}]{terminal(row['risk_signals'] or '')}[/]\n"
+            f"{terminal(row['recommended_action'] or '', limit=None)}",
+            f"{mrr}\n[{style}]{row['health_score']} {status}[/]\nchurn {row['churn_risk']}%",
         )
-    out.print(table if rows else "No customer is at risk.")
+    out.print(table, width=table_width())
 
 
 def show_am_scorecard(rows: list[dict[str, Any]]) -> None:
@@ -116,7 +146,7 @@ def show_am_scorecard(rows: list[dict[str, Any]]) -> None:
     for row in rows:
         rate = row["call_show_rate"]
         table.add_row(
-            row["am_name"] + (" (left)" if row["am_has_left"] else ""),
+            terminal(row["am_name"]) + (" (left)" if row["am_has_left"] else ""),
             f"{row['customers']:,}",
             money(row["mrr"]),
             "-" if row["avg_health_score"] is None else f"{row['avg_health_score']:.1f}",
@@ -177,42 +207,112 @@ def do_sync(config: Any, sources: tuple[str, ...], full: bool) -> None:
     "--source", "sources", multiple=True, metavar="NAME", help="Sync only this source (repeatable)."
 )
 @click.option(
-    "--full", is_flag=True, help="Full refresh: drop the source's raw tables and state, load everything."
+    "--full",
+    is_flag=True,
+    help="Full refresh: load everything into a new dataset, swapped for raw_<source> once complete.",
 )
-def sync(sources: tuple[str, ...], full: bool) -> None:
+@wait_option
+def sync(sources: tuple[str, ...], full: bool, wait: float) -> None:
     """Load the enabled sources into raw_<source> (incremental unless --full)."""
-    do_sync(settings(), sources, full)
+    from gtm.lock import run_lock
+
+    config = settings()
+    with run_lock(config, "sync", wait):
+        do_sync(config, sources, full)
+
+
+def do_build(config: Any, dbt_vars: str | None = None, verbose: bool = False) -> None:
+    """Refuse to publish over an incomplete sync, dbt build in this process, then its short summary on
+    stderr (the failing tests named) and the warning about currencies without a rate. The caller holds
+    the run lock."""
+    from gtm.build import BuildFailed, parse_vars
+    from gtm.build import build as dbt_build
+    from gtm.runs import check_publishable
+
+    check_publishable(config)
+    try:
+        summary = dbt_build(config, parse_vars(dbt_vars), verbose=verbose)
+    except BuildFailed as exc:
+        for line in exc.summary.lines():
+            err.print(line, markup=False, highlight=False)
+        raise
+    for line in summary.lines():
+        err.print(line, markup=False, highlight=False)
+    warn_fx_missing(config)
+
+
+def warn_fx_missing(config: Any) -> None:
+    """The one-line warning naming the currencies left out of the totals (metrics.md, Currency)."""
+    from gtm.fx import fx_missing_warning
+
+    warning = fx_missing_warning(config)
+    if warning:
+        err.print(warning, markup=False, highlight=False)
 
 
 @cli.command()
 @as_of_option
-def build(as_of: str | None) -> None:
-    """dbt build: models, health history for the as-of date, and every data test."""
-    from gtm.build import build as dbt_build
+@vars_option
+@verbose_option
+@wait_option
+def build(as_of: str | None, dbt_vars: str | None, verbose: bool, wait: float) -> None:
+    """dbt build: models, health history for the as-of date, and every data test.
 
-    dbt_build(settings(as_of))
+    Prints a summary (models built, tests passed, warned and failed by name, seconds); dbt's full log is in
+    logs/dbt.log. dbt's unit tests run in `make test`, not here."""
+    from gtm.lock import run_lock
+
+    config = settings(as_of)
+    with run_lock(config, "build", wait):
+        do_build(config, dbt_vars, verbose)
+
+
+@cli.group()
+def fx() -> None:
+    """Exchange rates into the reporting currency."""
+
+
+@fx.command("refresh")
+@wait_option
+def fx_refresh(wait: float) -> None:
+    """Load the ECB's daily euro reference rates (history kept) for the next build.
+
+    Reads <base>/eurofxref-hist.zip; base = SOURCES__ECB__BASE_URL (default the ECB's public site)."""
+    from gtm.fx import base_url, refresh
+    from gtm.lock import run_lock
+
+    config = settings()
+    with run_lock(config, "fx refresh", wait):
+        rows = refresh(config)
+    err.print(f"fx: loaded {rows:,} ECB reference rates from {base_url()}")
 
 
 @cli.command()
 @as_of_option
 @click.option("--full", is_flag=True, help="Full refresh of the sources before building.")
-def run(as_of: str | None, full: bool) -> None:
+@vars_option
+@verbose_option
+@wait_option
+def run(as_of: str | None, full: bool, dbt_vars: str | None, verbose: bool, wait: float) -> None:
     """What cron calls: sync, then build, then alerts.
 
     A failed source does not stop the rest: the build and the alerts still run (so the failed-sync alert
     goes out now), and gtm exits non-zero afterwards naming the source."""
     from alerts import run_alerts
-    from gtm.build import build as dbt_build
+    from gtm.lock import run_lock
+    from gtm.runs import check_as_of
 
     config = settings(as_of)
+    check_as_of(config)
     sync_error = None
-    try:
-        do_sync(config, (), full)
-    except GtmError as exc:
-        sync_error = exc
-        err.print(f"gtm: {redact(str(exc))}; building and alerting on what is loaded", markup=False)
-    dbt_build(config)
-    run_alerts(config)
+    with run_lock(config, "run", wait):
+        try:
+            do_sync(config, (), full)
+        except GtmError as exc:
+            sync_error = exc
+            err.print(f"gtm: {redact(str(exc))}; building and alerting on what is loaded", markup=False)
+        do_build(config, dbt_vars, verbose)
+        run_alerts(config)
     if sync_error is not None:
         raise sync_error
 
@@ -234,7 +334,13 @@ def summary(am: str | None, as_json: bool) -> None:
 
 
 @cli.command("at-risk")
-@click.option("--limit", type=click.IntRange(min=1), default=20, show_default=True, help="How many to show.")
+@click.option(
+    "--limit",
+    type=click.IntRange(min=1, max=1_000_000),
+    default=20,
+    show_default=True,
+    help="How many to show.",
+)
 @am_option
 @json_option
 def at_risk(limit: int, am: str | None, as_json: bool) -> None:
@@ -258,12 +364,16 @@ def customer(email: str, as_json: bool) -> None:
 
     Profile, health with each dimension's 7- and 30-day trend, engagement, support, usage, commercial,
     risk indicators, opportunities, up to five recommended actions with owner and due date, a narrative
-    and the exit state (docs/customer-360.md). --json prints seed 004's response shape.
+    and the exit state (docs/customer-360.md). --json prints the 360 JSON shape.
     """
     from gtm.customer360 import customer_view, render
     from gtm.privacy import audit_cli
     from gtm.warehouse import connect
 
+    try:
+        email.encode("utf-8")
+    except UnicodeEncodeError:
+        raise GtmError("EMAIL is not valid UTF-8 text") from None
     config = settings()
     with connect(config, read_only=True) as warehouse:
         view = customer_view(warehouse, email)
@@ -287,7 +397,8 @@ def customer(email: str, as_json: bool) -> None:
     help="Days between two dates (7: weekly snapshots for a long range).",
 )
 @as_of_option
-def backfill(start: str, end: str, step: int, as_of: str | None) -> None:
+@wait_option
+def backfill(start: str, end: str, step: int, as_of: str | None, wait: float) -> None:
     """Build the health history for each date from --from to --to, from the data the warehouse holds.
 
     Each date is one build of the models behind marts.customer_health_history with that as-of date (a
@@ -295,6 +406,8 @@ def backfill(start: str, end: str, step: int, as_of: str | None) -> None:
     (--as-of, default today) brings every mart, trends and reports up to date.
     """
     from gtm.build import build as dbt_build
+    from gtm.lock import run_lock
+    from gtm.runs import check_publishable
     from gtm.settings import parse_as_of
 
     first, last = parse_as_of(start), parse_as_of(end)
@@ -304,11 +417,33 @@ def backfill(start: str, end: str, step: int, as_of: str | None) -> None:
     if last > config.as_of:
         raise GtmError(f"--to {last} is after the as-of date {config.as_of}: history cannot be built ahead")
     days = [first + timedelta(days=offset) for offset in range(0, (last - first).days + 1, step)]
-    for day in days:
-        err.print(f"history for {day}")
-        dbt_build(replace(config, as_of=day), quiet=True, select="+customer_health_history")
-    dbt_build(config, quiet=True)
+    with run_lock(config, "backfill", wait):
+        check_publishable(config)
+        for day in days:
+            err.print(f"history for {day}")
+            dbt_build(replace(config, as_of=day), select="+customer_health_history")
+        do_build(config)
     err.print(f"backfilled {len(days)} date(s); marts rebuilt for {config.as_of}")
+
+
+@cli.group()
+def history() -> None:
+    """The daily health snapshots in marts.customer_health_history."""
+
+
+@history.command("drop")
+@click.option("--date", "day", required=True, metavar="YYYY-MM-DD", help="The as-of date to remove.")
+@wait_option
+def history_drop(day: str, wait: float) -> None:
+    """Remove the snapshot of one date (e.g. from a build with a wrong --as-of); then run `gtm build`."""
+    from gtm.lock import run_lock
+    from gtm.runs import drop_history
+    from gtm.settings import parse_as_of
+
+    config, when = settings(), parse_as_of(day)
+    with run_lock(config, "history-drop", wait):
+        removed = drop_history(config, when)
+    err.print(f"removed {removed:,} snapshot rows of {when}; run `gtm build` to refresh the marts")
 
 
 @cli.command()
@@ -319,8 +454,9 @@ def demo(customers: int, seed: int, as_of: str | None) -> None:
     """Run everything against the local sandbox into the default DuckDB warehouse and show the results."""
     from alerts import run_alerts
     from gtm import reports
-    from gtm.build import build as dbt_build
     from gtm.customer360 import show_customer_360
+    from gtm.fx import refresh
+    from gtm.lock import run_lock
     from gtm.warehouse import connect
     from sandbox.server import start_in_thread
 
@@ -343,12 +479,13 @@ def demo(customers: int, seed: int, as_of: str | None) -> None:
         err.print(
             f"Sandbox with {customers:,} customers at {server.base_url}; warehouse {config.duckdb_path}"
         )
-        do_sync(config, tuple(server.vendor_urls()), full=True)
+        with run_lock(config, "demo"):
+            do_sync(config, tuple(name for name in server.vendor_urls() if name != "ecb"), full=True)
+            refresh(config)
+            do_build(config)
     finally:
         server.shutdown()
         server.server_close()
-    dbt_build(config, quiet=True)
-    err.print("dbt build passed (models, history, data tests, unit tests)")
     with connect(config, read_only=True) as warehouse:
         show_summary(reports.summary(warehouse))
         show_at_risk(reports.at_risk(warehouse, 10))
@@ -376,7 +513,7 @@ def sandbox() -> None:
 
 @sandbox.command("serve")
 @click.option("--host", default="127.0.0.1", show_default=True)
-@click.option("--port", type=int, default=8765, show_default=True)
+@click.option("--port", type=click.IntRange(min=0, max=65535), default=8765, show_default=True)
 @click.option("--customers", type=click.IntRange(min=1), default=2000, show_default=True)
 @click.option("--seed", type=int, default=42, show_default=True)
 @click.option("--token", default="sandbox", show_default=True, help="Access token the sandbox accepts.")
@@ -392,17 +529,21 @@ def sandbox_serve(
     host: str, port: int, customers: int, seed: int, token: str, anchor: str | None, rate_limit: int
 ) -> None:
     """Serve every vendor API under http://HOST:PORT/<vendor> until Ctrl-C."""
+    from gtm.settings import parse_as_of
     from sandbox.server import serve
 
-    serve(
-        host=host,
-        port=port,
-        customers=customers,
-        seed=seed,
-        token=token,
-        anchor=date.fromisoformat(anchor) if anchor else None,
-        rate_limit=rate_limit,
-    )
+    try:
+        serve(
+            host=host,
+            port=port,
+            customers=customers,
+            seed=seed,
+            token=token,
+            anchor=parse_as_of(anchor) if anchor else None,
+            rate_limit=rate_limit,
+        )
+    except OSError as exc:  # a busy port, an address not on this machine
+        raise GtmError(f"cannot serve on {host}:{port}: {exc.strerror or exc}") from None
 
 
 def _register_commands() -> None:
@@ -425,6 +566,10 @@ def main() -> None:
     except click.exceptions.Abort:
         err.print("gtm: aborted")
         sys.exit(130)
+    except click.UsageError as exc:  # one line, like every other error; --help shows the usage
+        command = exc.ctx.command_path if exc.ctx else "gtm"
+        err.print(f"{command}: error: {exc.format_message()}", markup=False, highlight=False)
+        sys.exit(exc.exit_code)
     except click.ClickException as exc:
         exc.show()
         sys.exit(exc.exit_code)

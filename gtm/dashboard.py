@@ -177,6 +177,7 @@ def dashboard_data(warehouse: Warehouse) -> dict[str, Any]:
             "retention": _retention(warehouse),
             "cohorts": _cohorts(warehouse),
             "at_risk": _at_risk(warehouse),
+            "unconverted_mrr": reports.unconverted_mrr(warehouse),
             "am_scorecard": scorecard,
             "freshness": _freshness(warehouse),
         }
@@ -221,6 +222,14 @@ def _charts(data: dict[str, Any]) -> dict[str, str]:
     health.update_layout(title="Health distribution: customers and MRR")
     charts["health"] = _figure(health, "chart-health")
     plans = data["mrr_by_plan"]
+    stages = data["summary"].get("customers_by_stage") or {}
+    if stages:
+        charts["stages"] = _figure(
+            go.Figure(go.Bar(x=list(stages), y=list(stages.values()), name="customers")).update_layout(
+                title="Customers by stage (every customer)"
+            ),
+            "chart-stages",
+        )
     charts["plans"] = _figure(
         go.Figure(
             go.Bar(x=[p["plan_name"] or "(no plan)" for p in plans], y=[p["mrr"] for p in plans], name="MRR")
@@ -311,7 +320,14 @@ def _kpis(data: dict[str, Any]) -> str:
             f'<div class="value" data-kpi="{key}" data-value="{html.escape(json.dumps(value))}">'
             f"{shown}</div></div>"
         )
-    return '<div class="kpis">' + "".join(cells) + "</div>"
+    unconverted = "; ".join(f"{amount:,.2f} {code}" for code, amount in data["unconverted_mrr"].items())
+    note = (
+        f'<p class="not-connected" id="unconverted">MRR without an exchange rate, not in the totals: '
+        f"{html.escape(unconverted)}</p>"
+        if unconverted
+        else ""
+    )
+    return '<div class="kpis">' + "".join(cells) + "</div>" + note
 
 
 CSS = (files("gtm") / "templates" / "dashboard.css").read_text(encoding="utf-8")
@@ -337,6 +353,7 @@ def render(data: dict[str, Any], plotly_script: str) -> str:
             "signals",
             "recommended action",
             "action owner",
+            "due",
             "AM",
         ],
         [
@@ -349,7 +366,8 @@ def render(data: dict[str, Any], plotly_script: str) -> str:
                 row["health_status"],
                 row["risk_signals"],
                 row["recommended_action"],
-                row.get("action_owner"),
+                row.get("action_owner_name") or row.get("action_owner"),
+                row.get("action_due_date"),
                 row["assigned_am"],
             ]
             for row in data["at_risk"]
@@ -404,6 +422,7 @@ def render(data: dict[str, Any], plotly_script: str) -> str:
             '<div class="grid">',
             _section("Health distribution", charts["health"], "health"),
             _section("MRR by plan", charts["plans"], "plans"),
+            _section("Customers by stage", chart_or_note("stages"), "stages"),
             _section("MRR trend", chart_or_note("trend", data["mrr_trend"]), "trend"),
             _section("MRR movements", chart_or_note("waterfall", data["waterfall"]), "waterfall"),
             _section("NRR / GRR", chart_or_note("retention", data["retention"]), "retention"),

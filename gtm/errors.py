@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import re
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 
 class GtmError(Exception):
@@ -22,16 +22,26 @@ def secret_values() -> list[str]:
             or key in ("SLACK_BOT_TOKEN", "SLACK_WEBHOOK_URL")
         )
     ]
-    url = os.environ.get("DATABASE_URL")
-    if url:
-        password = urlsplit(url).password
+    for key in ("DATABASE_URL", "GTM_READONLY_PASSWORD"):
+        value = os.environ.get(key) or ""
+        try:
+            password = urlsplit(value).password if key == "DATABASE_URL" else value
+        except ValueError:  # a malformed URL: its password cannot be told apart, mask the whole URL
+            password = value
         if password:
-            secrets.append(password)
-    return sorted((s for s in secrets if len(s) >= 4), key=len, reverse=True)
+            secrets += [password, unquote(password)]
+    return sorted({s for s in secrets if len(s) >= 4}, key=len, reverse=True)
+
+
+# What a secret is cut out of: an occurrence inside a longer word, address or host name (the token
+# `sandbox` inside am@sandbox.example) is that word, not the secret.
+BEFORE = r"(?<![\w.@+-])"
+AFTER = r"(?![\w@+-]|\.\w)"
 
 
 def redact(text: str) -> str:
-    """``text`` with every known secret replaced by ``***`` (and URL passwords masked)."""
+    """``text`` with every known secret replaced by ``***`` where it stands as a whole value, and the
+    password of every URL masked."""
     for secret in secret_values():
-        text = text.replace(secret, "***")
+        text = re.sub(BEFORE + re.escape(secret) + AFTER, "***", text)
     return re.sub(r"(://[^:/@\s]+:)[^@\s]+@", r"\1***@", text)

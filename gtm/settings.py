@@ -8,7 +8,7 @@ import re
 from dataclasses import dataclass
 from datetime import date, datetime, timezone
 from pathlib import Path
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 from gtm.errors import GtmError
 
@@ -51,8 +51,7 @@ class Settings:
                     "DATABASE_URL is not set; GTM_WAREHOUSE=postgres needs "
                     "DATABASE_URL=postgresql://user:password@host:5432/dbname"
                 )
-            if urlsplit(database_url).scheme not in ("postgres", "postgresql"):
-                raise GtmError("DATABASE_URL must start with postgresql:// (got another scheme)")
+            postgres_params(database_url)  # one line now rather than a traceback later
         duckdb_path = Path(os.environ.get("GTM_DUCKDB_PATH", "data/gtm.duckdb")).expanduser().absolute()
         return cls(
             warehouse=warehouse,
@@ -90,7 +89,39 @@ class Settings:
         )
         if self.database_url:
             env["DATABASE_URL"] = self.database_url
+            # decoded once here, so dbt logs in with exactly the password psycopg2 and dlt use
+            for key, value in postgres_params(self.database_url).items():
+                env[f"GTM_PG_{key.upper()}"] = str(value)
+            # a reader's lock makes a build fail after this long instead of waiting without end
+            lock_timeout = os.environ.get("GTM_LOCK_TIMEOUT", "60s")
+            options = re.sub(r"-c\s*lock_timeout=\S+", "", env.get("PGOPTIONS", "")).split()
+            env["PGOPTIONS"] = " ".join([*options, "-c", f"lock_timeout={lock_timeout}"])
         return env
+
+    @property
+    def postgres(self) -> dict[str, str | int]:
+        """DATABASE_URL split and percent-decoded: host, port, user, password, dbname."""
+        return postgres_params(self.database_url or "")
+
+
+def postgres_params(url: str) -> dict[str, str | int]:
+    """A postgresql:// URL as connection parameters, each percent-decoded exactly once."""
+    try:
+        parts = urlsplit(url)
+        port = parts.port or 5432
+    except ValueError as exc:
+        raise GtmError(
+            f"DATABASE_URL is not a valid URL ({exc}); use postgresql://user:password@host:5432/db"
+        ) from None
+    if parts.scheme not in ("postgres", "postgresql"):
+        raise GtmError("DATABASE_URL must start with postgresql:// (got another scheme)")
+    return {
+        "host": unquote(parts.hostname or "127.0.0.1"),
+        "port": port,
+        "user": unquote(parts.username or "postgres"),
+        "password": unquote(parts.password or ""),
+        "dbname": unquote(parts.path.lstrip("/") or "postgres"),
+    }
 
 
 def parse_as_of(value: str | None) -> date:

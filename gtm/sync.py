@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+import shutil
 import sys
 import threading
 import time
@@ -31,6 +32,7 @@ logging.getLogger("dlt").setLevel(logging.ERROR)
 
 # DuckDB parses insert-values files slowly and with a lot of memory; it bulk-reads JSON lines instead.
 LOADER_FORMAT = {"duckdb": "jsonl"}
+DEFAULT_TIMEOUT = 60.0
 
 SYNC_LOG_DDL = """
 create table if not exists ops.sync_log (
@@ -79,10 +81,13 @@ def destination(settings: Settings) -> Any:
     if settings.warehouse == "duckdb":
         settings.duckdb_path.parent.mkdir(parents=True, exist_ok=True)
         return dlt.destinations.duckdb(str(settings.duckdb_path))
+    params = settings.postgres
     credentials = PostgresCredentials()
     credentials.parse_native_representation(settings.database_url)
-    if credentials.password is None:
-        credentials.password = ""  # trust/peer auth: dlt otherwise insists on a password
+    # the decoded values, exactly as psycopg2 and dbt get them (an empty password: trust/peer auth)
+    credentials.host, credentials.port = params["host"], params["port"]
+    credentials.username, credentials.password = params["user"], params["password"]
+    credentials.database = params["dbname"]
     credentials.resolve()
     return dlt.destinations.postgres(credentials=credentials)
 
@@ -131,6 +136,8 @@ def describe_failure(name: str, exc: BaseException, session: RetryingSession) ->
         causes.append(current)
         current = current.__cause__ or current.__context__
     for cause in causes:
+        if isinstance(cause, requests.exceptions.InvalidJSONError) and cause.request is not None:
+            return f"{name}: {cause}"
         if isinstance(cause, requests.HTTPError) and cause.response is not None:
             response = cause.response
             if response.status_code in (401, 403):
@@ -163,6 +170,105 @@ def forgotten(settings: Settings) -> frozenset[str]:
         return forgotten_hashes(warehouse)
 
 
+def loaded_rows(pipeline: dlt.Pipeline) -> dict[str, int]:
+    """Rows per table this run loaded, pending packages of an interrupted run included (dlt normalizes and
+    loads those first, in a step of their own)."""
+    counts: dict[str, int] = {}
+    trace = pipeline.last_trace
+    for step in trace.steps if trace else ():
+        info = step.step_info
+        if step.step == "normalize" and info is not None:
+            for table, rows in info.row_counts.items():
+                if not table.startswith("_dlt"):
+                    counts[table] = counts.get(table, 0) + rows
+    return counts
+
+
+def source_timeout(name: str) -> float:
+    """Seconds one HTTP request of a source may take (SOURCES__<NAME>__TIMEOUT, default 60)."""
+    value = dlt.config.get(f"sources.{name}.timeout")
+    if value in (None, ""):
+        return DEFAULT_TIMEOUT
+    try:
+        seconds = float(value)
+    except (TypeError, ValueError):
+        seconds = 0.0
+    if seconds <= 0:
+        raise GtmError(f"SOURCES__{name.upper()}__TIMEOUT={value!r} is not a positive number of seconds")
+    return seconds
+
+
+def incremental_pipeline(name: str, settings: Settings) -> dlt.Pipeline:
+    """The source's pipeline. Packages left by a killed run are dropped with the local state: dlt would
+    replay jobs that may have committed already (duplicate keys on PostgreSQL), while the state kept in the
+    warehouse is that of the last complete load, so a fresh extract from it loads exactly what is missing."""
+    pipeline = pipeline_for(name, settings)
+    if pipeline.has_pending_data:
+        pipeline.drop()
+        pipeline = pipeline_for(name, settings)
+    return pipeline
+
+
+def full_refresh(name: str, settings: Settings, source: Any) -> dlt.Pipeline:
+    """Load everything into a new dataset raw_<name>_full, then swap it for raw_<name> in one transaction:
+    the old raw data stays until the new load has completed, whatever a killed run left behind."""
+    full_dir = settings.pipelines_dir / "full"
+    shutil.rmtree(full_dir / f"gtm_{name}", ignore_errors=True)
+    drop_datasets(settings, [f"raw_{name}_full", f"raw_{name}_full_staging"])
+    pipeline = dlt.pipeline(
+        pipeline_name=f"gtm_{name}",  # the state restored later from raw_<name> is looked up by this name
+        destination=destination(settings),
+        dataset_name=f"raw_{name}_full",
+        pipelines_dir=str(full_dir),
+    )
+    pipeline.run(source, loader_file_format=LOADER_FORMAT.get(settings.warehouse))
+    # the incremental pipeline's local state describes the old data: dropped first, restored from the
+    # warehouse (the swapped-in dataset) on the next sync
+    pipeline_for(name, settings).drop()
+    swap_dataset(settings, f"raw_{name}_full", f"raw_{name}")
+    drop_datasets(settings, [f"raw_{name}_full_staging", f"raw_{name}_staging"])
+    return pipeline
+
+
+def drop_datasets(settings: Settings, schemas: list[str]) -> None:
+    with connect(settings) as warehouse:
+        for schema in schemas:
+            warehouse.execute(f'drop schema if exists "{schema}" cascade')
+
+
+def swap_dataset(settings: Settings, new: str, old: str) -> None:
+    """Replace schema ``old`` by ``new`` atomically. PostgreSQL renames (keeping keys and indexes); DuckDB,
+    which cannot move tables between schemas, copies inside one transaction."""
+    listed = "select table_name from information_schema.tables where table_schema = %s"
+    with connect(settings) as warehouse:
+        tables = [row["table_name"] for row in warehouse.query(listed, (new,))]
+        if not tables:
+            raise GtmError(f"the full refresh loaded nothing into {new}; {old} is left as it was")
+        if settings.warehouse == "postgres":  # one transaction, committed when the block ends
+            warehouse.execute(f'drop schema if exists "{old}" cascade')
+            warehouse.execute(f'alter schema "{new}" rename to "{old}"')
+            return
+        warehouse.execute("begin transaction")
+        try:
+            warehouse.execute(f'create schema if not exists "{old}"')
+            for row in warehouse.query(listed, (old,)):
+                warehouse.execute(f'drop table "{old}"."{row["table_name"]}" cascade')
+            for table in tables:
+                warehouse.execute(f'create table "{old}"."{table}" as select * from "{new}"."{table}"')
+            warehouse.execute(f'drop schema "{new}" cascade')
+        except BaseException:
+            warehouse.execute("rollback")
+            raise
+        # committed by connect() as the block ends
+
+
+def drop_traces(name: str, settings: Settings) -> None:
+    """dlt pickles each run's resolved configuration and errors to trace.pickle: a base URL with a password
+    in it, a token in an error. ops.sync_log is the record of runs, so the file is not kept."""
+    for directory in (settings.pipelines_dir, settings.pipelines_dir / "full"):
+        (directory / f"gtm_{name}" / "trace.pickle").unlink(missing_ok=True)
+
+
 def sync_source(
     name: str,
     settings: Settings,
@@ -173,19 +279,18 @@ def sync_source(
     """Load one source, without the records naming a person in `skip` (hashes of ops.forgotten); never
     raises for the source's own failures (they come back in the result)."""
     started = time.monotonic()
-    session = RetryingSession()
+    session = RetryingSession(timeout=source_timeout(name), expect_json=True)
     try:
         source = SOURCES[name].load()(session=session)
         if skip:
             for resource in source.resources.values():
                 resource.add_filter(lambda item: not mentions_forgotten(item, skip))
-        pipeline = pipeline_for(name, settings)
         with Progress(name, session, period=10.0 if progress else None):
-            pipeline.run(
-                source,
-                refresh="drop_sources" if full else None,
-                loader_file_format=LOADER_FORMAT.get(settings.warehouse),
-            )
+            if full:
+                pipeline = full_refresh(name, settings, source)
+            else:
+                pipeline = incremental_pipeline(name, settings)
+                pipeline.run(source, loader_file_format=LOADER_FORMAT.get(settings.warehouse))
     except Exception as exc:  # noqa: BLE001 - every failure becomes a one-line report
         return SourceResult(
             name,
@@ -194,9 +299,9 @@ def sync_source(
             seconds=time.monotonic() - started,
             error=redact(describe_failure(name, exc, session)),
         )
-    trace = pipeline.last_trace
-    counts = dict(trace.last_normalize_info.row_counts) if trace and trace.last_normalize_info else {}
-    tables = {table: rows for table, rows in counts.items() if not table.startswith("_dlt")}
+    finally:
+        drop_traces(name, settings)
+    tables = loaded_rows(pipeline)
     return SourceResult(
         name,
         "success",
@@ -207,29 +312,51 @@ def sync_source(
     )
 
 
-def record_runs(
-    settings: Settings, run_id: str, started_at: datetime, full: bool, results: list[SourceResult]
-) -> None:
-    """Append this run's outcome per source to ops.sync_log (read by freshness checks and alerts)."""
+INTERRUPTED = "interrupted: the sync stopped before it finished (killed, or the machine went down)"
+
+
+def start_run(settings: Settings, run_id: str, started_at: datetime, full: bool, names: list[str]) -> None:
+    """Record the run in ops.sync_log before loading anything: a row per source with status ``running``,
+    so a sync that is killed leaves a trace (``gtm build`` refuses to publish over it). Rows still
+    ``running`` from earlier runs were killed (the run lock lets no two syncs overlap): they become failed."""
+    now = started_at.replace(tzinfo=None)
+    try:
+        with connect(settings) as warehouse:
+            warehouse.execute("create schema if not exists ops")
+            warehouse.execute(SYNC_LOG_DDL)
+            warehouse.execute(
+                "update ops.sync_log set status = 'failed', error_message = %s where status = 'running'",
+                (INTERRUPTED,),
+            )
+            for name in names:
+                warehouse.execute(
+                    "insert into ops.sync_log values (%s, %s, %s, %s, 'running', %s, 0, 0, null)",
+                    (run_id, name, now, now, full),
+                )
+    except GtmError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - a full disk, a read-only warehouse: one line
+        first = (str(exc).strip().splitlines() or [""])[0]
+        raise GtmError(f"cannot record the sync in ops.sync_log: {type(exc).__name__}: {first}") from None
+
+
+def finish_source(settings: Settings, run_id: str, result: SourceResult) -> None:
+    """Record how one source's sync ended (read by freshness checks, alerts and ``gtm build``)."""
     finished_at = datetime.now(timezone.utc).replace(tzinfo=None)
     with connect(settings) as warehouse:
-        warehouse.execute("create schema if not exists ops")
-        warehouse.execute(SYNC_LOG_DDL)
-        for result in results:
-            warehouse.execute(
-                "insert into ops.sync_log values (%s, %s, %s, %s, %s, %s, %s, %s, %s)",
-                (
-                    run_id,
-                    result.source,
-                    started_at.replace(tzinfo=None),
-                    finished_at,
-                    result.status,
-                    full,
-                    result.rows_loaded,
-                    result.requests,
-                    result.error,
-                ),
-            )
+        warehouse.execute(
+            "update ops.sync_log set finished_at = %s, status = %s, rows_loaded = %s, requests = %s, "
+            "error_message = %s where run_id = %s and source = %s",
+            (
+                finished_at,
+                result.status,
+                result.rows_loaded,
+                result.requests,
+                result.error,
+                run_id,
+                result.source,
+            ),
+        )
 
 
 def run_sync(
@@ -239,13 +366,26 @@ def run_sync(
     run_id = uuid.uuid4().hex
     started_at = datetime.now(timezone.utc)
     explicit = bool(names) or bool(os.environ.get("GTM_SOURCES", "").strip())
-    results = []
+    results, to_sync = [], []
     skip = forgotten(settings)
     for name in selected_sources(names):
-        if not configured(name):
+        if configured(name):
+            to_sync.append(name)
+        else:
             reason = f"no access token (set SOURCES__{name.upper()}__ACCESS_TOKEN)"
             results.append(SourceResult(name, "failed" if explicit else "skipped", error=reason))
-            continue
-        results.append(sync_source(name, settings, full=full, progress=progress, skip=skip))
-    record_runs(settings, run_id, started_at, full, [r for r in results if r.status != "skipped"])
+    failed_unconfigured = [r.source for r in results if r.status == "failed"]
+    start_run(settings, run_id, started_at, full, failed_unconfigured + to_sync)
+    for result in results:
+        if result.status == "failed":
+            finish_source(settings, run_id, result)
+    for name in to_sync:
+        try:
+            result = sync_source(name, settings, full=full, progress=progress, skip=skip)
+        except BaseException as exc:  # noqa: BLE001 - Ctrl-C or an error outside the loader: recorded
+            result = SourceResult(name, "failed", error=redact(f"{name}: sync failed: {type(exc).__name__}"))
+            finish_source(settings, run_id, result)
+            raise
+        finish_source(settings, run_id, result)
+        results.append(result)
     return results

@@ -6,6 +6,7 @@ import re
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
+from urllib.parse import parse_qsl, urlsplit
 
 from gtm.errors import GtmError
 from gtm.settings import Settings
@@ -76,11 +77,16 @@ def duckdb_lock_error(path: Any, exc: BaseException) -> GtmError:
     )
 
 
+def postgres_connect_kwargs(settings: Settings) -> dict[str, Any]:
+    """psycopg2.connect keywords from DATABASE_URL: the decoded parameters plus the URL's query options."""
+    return {**settings.postgres, **dict(parse_qsl(urlsplit(settings.database_url or "").query))}
+
+
 def _postgres_connection(settings: Settings) -> Any:
     import psycopg2
 
     try:
-        connection = psycopg2.connect(settings.database_url, connect_timeout=10)
+        connection = psycopg2.connect(**postgres_connect_kwargs(settings), connect_timeout=10)
     except psycopg2.OperationalError as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise GtmError(f"cannot connect to PostgreSQL (DATABASE_URL): {first}") from None

@@ -138,5 +138,5 @@ def forget(email: str, yes: bool, undo: bool) -> None:
     with run_lock(settings, "forget"):
         with connect(settings) as warehouse:
             erasure = erase(warehouse, key, os_user())
-        build(settings, quiet=True)
+        build(settings)
     click.echo(f"{erasure.line()}; rebuilt")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import datetime, timezone
@@ -70,8 +71,10 @@ class RetryingSession(requests.Session):
         max_delay: float = 60.0,
         timeout: float = 60.0,
         sleep: Callable[[float], None] = time.sleep,
+        expect_json: bool = False,
     ) -> None:
         super().__init__()
+        self.expect_json = expect_json
         self.max_attempts = max_attempts
         self.backoff = backoff
         self.max_delay = max_delay
@@ -107,10 +110,31 @@ class RetryingSession(requests.Session):
             if response.status_code in RETRY_STATUSES and not last:
                 self._sleep(retry_delay(response, attempt, self.backoff, self.max_delay))
                 continue
+            if self.expect_json and response.ok and not is_json(response):
+                if not last:  # a proxy's error page, a truncated answer: worth another try
+                    self._sleep(retry_delay(None, attempt, self.backoff, self.max_delay))
+                    continue
+                raise requests.exceptions.InvalidJSONError(
+                    f"{request.method} {request.url} answered {response.status_code} with a body that is "
+                    f"not JSON after {self.max_attempts} attempts",
+                    request=request,
+                    response=response,
+                )
             if response.ok and response.headers.get("X-RateLimit-Remaining", "").strip() == "0":
                 self._sleep(retry_delay(response, attempt, self.backoff, self.max_delay))
             return response
         raise AssertionError("unreachable")  # pragma: no cover
+
+
+def is_json(response: requests.Response) -> bool:
+    """Whether an answer's body parses as JSON (an empty body counts: nothing to parse)."""
+    if not response.content.strip():
+        return True
+    try:
+        json.loads(response.content)
+    except ValueError:
+        return False
+    return True
 
 
 def quarantine_row(source: str, entity: str, record: Any, reason: str) -> Any:
@@ -136,10 +160,12 @@ def split_page(
     source: str, entity: str, page: Iterable[Any], check: Callable[[Any], tuple[Any, str | None]]
 ) -> tuple[list[Any], list[Any]]:
     """The records of a page that can be loaded, and quarantine rows for the others. ``check(record)``
-    returns (the record to load, None), or (anything, the reason it cannot be loaded)."""
+    returns (the record to load, None), or (anything, the reason it cannot be loaded); a record whose
+    values cannot be stored alike on every warehouse (value_problem) is not even checked."""
     good, bad = [], []
     for record in page:
-        loaded, problem = check(record)
+        problem = value_problem(record)
+        loaded, problem = (None, problem) if problem else check(record)
         if problem is None and loaded is not None:
             good.append(loaded)
         else:
@@ -150,12 +176,15 @@ def split_page(
 def checked_records(
     source: str, entity: str, page: Iterable[Any], check: Callable[[Any], tuple[Any, str | None]]
 ) -> Iterator[Any]:
-    """What a resource yields for a page: its loadable records as one batch, then a quarantine row for
-    each of the others (see split_page)."""
+    """What a resource yields for a page: a quarantine row for each record that cannot be loaded, then the
+    loadable records as one batch (see split_page).
+
+    Quarantine rows come first: an incremental resource that reads newest first closes its generator at
+    the first record older than its cursor, and anything yielded after that batch would be dropped."""
     good, bad = split_page(source, entity, page, check)
+    yield from bad
     if good:
         yield good
-    yield from bad
 
 
 def timestamp_problem(
@@ -170,4 +199,36 @@ def timestamp_problem(
             continue
         if isinstance(value, bool) or not isinstance(value, int) or value < 0:
             return f"{field} is not a non-negative integer timestamp: {value!r}"
+        if value >= LATEST_EPOCH_SECOND:
+            return f"{field} is not a Unix-second timestamp (milliseconds?): {value!r}"
+    return None
+
+
+# Unix seconds of 2100-01-01: a larger "timestamp" is in milliseconds or microseconds, or garbage.
+LATEST_EPOCH_SECOND = 4_102_444_800
+INT64 = (-(2**63), 2**63 - 1)
+
+
+def value_problem(value: Any, path: str = "record") -> str | None:
+    """Why a value (walked into objects and lists) cannot be stored the same way on every warehouse: an
+    integer beyond 64 bits, a number that is not finite, a NUL byte in a string. None when it can."""
+    if isinstance(value, bool) or value is None:
+        return None
+    if isinstance(value, int):
+        return None if INT64[0] <= value <= INT64[1] else f"{path} exceeds the 64-bit integer range"
+    if isinstance(value, float):
+        return None if math.isfinite(value) else f"{path} is not a finite number"
+    if isinstance(value, str):
+        return f"{path} contains a NUL byte" if "\x00" in value else None
+    if isinstance(value, Mapping):
+        for key, item in value.items():
+            problem = value_problem(item, f"{path}.{key}" if path != "record" else str(key))
+            if problem:
+                return problem
+        return None
+    if isinstance(value, list | tuple):
+        for index, item in enumerate(value):
+            problem = value_problem(item, f"{path}[{index}]")
+            if problem:
+                return problem
     return None

@@ -96,6 +96,15 @@ def test_summary_is_seed_001s_json_from_the_mart(served: Served) -> None:
             "mrr": number(mart[f"{status}_mrr"]),
         }
     assert body["total_customers"] > 0 and body["total_mrr"] > 0
+    stages = ("paying", "trialing", "churned", "lead")
+    assert body["customers_by_stage"] == {stage: mart[f"customers_{stage}"] for stage in stages}
+    unconverted = served.warehouse.query(
+        "select currency, scope_native_amount from marts.unconverted_amounts"
+        " where amount = 'mrr' and scope_customers > 0"
+    )
+    assert body["unconverted_mrr_by_currency"] == {
+        row["currency"].upper(): number(row["scope_native_amount"]) for row in unconverted
+    }
 
 
 def pages(served: Served, path: str, **params: Any) -> list[dict[str, Any]]:
@@ -128,6 +137,12 @@ def test_customer_filters_and_paging_equal_sql_on_the_mart(served: Served) -> No
     assert [r["email_key"] for r in filtered] == [r["email_key"] for r in expected]
     assert len(expected) > 5, "the sandbox has several healthy paying customers"
 
+    paying = pages(served, "/customers", limit=50, stage="paying")
+    expected = warehouse.query(
+        "select email_key from marts.unified_customers where customer_stage = 'paying' order by email_key"
+    )
+    assert [r["email_key"] for r in paying] == [r["email_key"] for r in expected] != []
+
     am = warehouse.query(
         "select assigned_am, count(*) as n from marts.unified_customers where assigned_am is not null"
         " group by assigned_am order by n desc, assigned_am limit 1"
@@ -137,7 +152,13 @@ def test_customer_filters_and_paging_equal_sql_on_the_mart(served: Served) -> No
 
 
 def test_bad_parameters_are_one_line_json_errors(served: Served) -> None:
-    for params in ({"limit": 501}, {"limit": 0}, {"health_status": "sick"}, {"cursor": "%%%"}):
+    for params in (
+        {"limit": 501},
+        {"limit": 0},
+        {"health_status": "sick"},
+        {"stage": "x"},
+        {"cursor": "%%%"},
+    ):
         answer = served.get("/customers", **params)
         assert answer.status_code == 422, params
         assert set(answer.json()) == {"error"} and answer.json()["error"]["code"] == "invalid_request"

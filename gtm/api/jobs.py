@@ -67,7 +67,7 @@ class SyncJobs:
                 locked.set()
                 with self.access.exclusive():
                     results = run_sync(self.settings, [] if job["sources"] == "all" else job["sources"])
-                    build(self.settings, quiet=True)
+                    build(self.settings)
             failed = [r for r in results if r.status == "failed"]
             job["status"] = "failed" if failed else "success"
             job["error"] = "; ".join(r.error or r.source for r in failed) or None

@@ -85,7 +85,9 @@ def health(request: Request) -> dict[str, Any]:
 @router.get("/dashboard/summary", tags=["dashboard"], summary="Seed 001's dashboard summary")
 def dashboard_summary(request: Request, key: Reader) -> dict[str, Any]:
     with request.app.state.access.reader() as warehouse:
-        return {"currency": reports.reporting_currency(), **reports.summary(warehouse)}
+        summary = reports.summary(warehouse)
+        unconverted = reports.unconverted_mrr(warehouse)
+    return {"currency": reports.reporting_currency(), **summary, "unconverted_mrr_by_currency": unconverted}
 
 
 @router.get("/customers", tags=["customers"], summary="Unified customers, filtered and paged by email")
@@ -99,7 +101,7 @@ def customers(
     assigned_am: Annotated[
         str | None, Query(description="Account manager's name or email, any case.")
     ] = None,
-    stage: Annotated[str | None, Query(description="Customer stage (marts.customer_stage).")] = None,
+    stage: Annotated[str | None, Query(description="paying, trialing, churned or lead.")] = None,
     limit: Limit = 100,
     cursor: Annotated[str | None, Query(description="The `next` of the previous page.")] = None,
 ) -> dict[str, Any]:
@@ -112,6 +114,11 @@ def customers(
             raise ApiError(422, "invalid_request", f"health_status: one of {', '.join(reports.STATUSES)}")
         where.append("health_status = %s")
         params.append(health_status)
+    if stage is not None:
+        if stage not in reports.STAGES:
+            raise ApiError(422, "invalid_request", f"stage: one of {', '.join(reports.STAGES)}")
+        where.append("customer_stage = %s")
+        params.append(stage)
     if assigned_am is not None:
         where.append("(lower(assigned_am) = %s or lower(assigned_am_email) = %s)")
         params.extend([assigned_am.strip().lower()] * 2)
@@ -120,9 +127,6 @@ def customers(
         params.append(_decode(cursor))
     with request.app.state.access.reader() as warehouse:
         _mart(warehouse, "unified_customers")
-        if stage is not None:
-            where.append(reports.stage_condition(warehouse))
-            params.append(stage)
         clause = f" where {' and '.join(where)}" if where else ""
         rows = _rows(
             warehouse,

@@ -14,6 +14,7 @@ from loaders.calendly.settings import (
     LONGEST_EVENT_DAYS,
     NO_SHOW_WINDOW_DAYS,
 )
+from loaders.common import value_problem
 
 
 def parse_time(value: Any) -> datetime | None:
@@ -79,6 +80,9 @@ def _typed(
 ) -> tuple[dict[str, Any] | None, str | None]:
     if not isinstance(record, Mapping):
         return None, "record is not a JSON object"
+    problem = value_problem(record)
+    if problem:
+        return None, problem
     for name in required:
         if not isinstance(record.get(name), str) or not record[name].strip():
             return None, f"{name} is missing"

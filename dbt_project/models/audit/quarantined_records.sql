@@ -202,7 +202,8 @@ from_conversations as (
 from_subscriptions as (
 
     select
-        {{ dbt.concat(["'intercom:subscriptions:'", "coalesce(subscription_id, dlt_id)"]) }} as quarantine_id,
+        {{ dbt.concat(["'intercom:subscriptions:'", "coalesce(subscription_id, '')", "':'", "dlt_id"]) }}
+            as quarantine_id,
         'intercom' as source_name,
         'subscriptions' as entity,
         subscription_id as record_id,
@@ -225,7 +226,7 @@ from_subscriptions as (
 from_payments as (
 
     select
-        {{ dbt.concat(["'intercom:payments:'", "coalesce(payment_id, dlt_id)"]) }} as quarantine_id,
+        {{ dbt.concat(["'intercom:payments:'", "coalesce(payment_id, '')", "':'", "dlt_id"]) }} as quarantine_id,
         'intercom' as source_name,
         'payments' as entity,
         payment_id as record_id,

@@ -71,8 +71,7 @@ customer_sources as (
 
     select
         email_key,
-        'intercom' as source_name,
-        false as needed_extra_normalisation
+        'intercom' as source_name
 
     from contacts
 
@@ -80,8 +79,7 @@ customer_sources as (
 
     select
         email_key,
-        'hubspot' as source_name,
-        false as needed_extra_normalisation
+        'hubspot' as source_name
 
     from hubspot_contacts
 
@@ -89,8 +87,7 @@ customer_sources as (
 
     select
         email_key,
-        'calendly' as source_name,
-        false as needed_extra_normalisation
+        'calendly' as source_name
 
     from calls
 
@@ -100,8 +97,7 @@ customers as (
 
     select
         email_key,
-        cast(count(distinct source_name) as integer) as source_count,
-        max(case when needed_extra_normalisation then 1 else 0 end) = 1 as needed_extra_normalisation
+        cast(count(distinct source_name) as integer) as source_count
 
     from customer_sources
     group by email_key
@@ -154,13 +150,22 @@ final as (
         revenue.mrr_unrounded,
         revenue.mrr,
         revenue.arr,
+        revenue.mrr_native,
+        revenue.currency,
+        revenue.is_fx_missing,
         revenue.ltv,
+        revenue.ltv_native,
+        revenue.ltv_currency,
+        revenue.is_ltv_fx_missing,
+        revenue.has_trialing_subscription,
+        revenue.has_mrr,
+        revenue.has_paid,
+        revenue.payment_failed_at,
         revenue.plan_name,
         revenue.plan_price,
         revenue.subscription_status,
         revenue.subscription_count,
         revenue.is_delinquent,
-        coalesce(revenue.has_foreign_currency, false) as has_foreign_currency,
         revenue.last_payment_amount,
         revenue.last_payment_date,
         revenue.next_renewal_date,
@@ -205,7 +210,6 @@ final as (
         hubspot_sync.last_hubspot_sync,
         calendly_sync.last_calendly_sync,
         case
-            when customers.needed_extra_normalisation then 'low'
             when customers.source_count >= 2 then 'high'
             else 'medium'
         end as match_confidence,

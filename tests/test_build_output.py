@@ -1,0 +1,63 @@
+"""`gtm build` as an operator sees it: a short summary instead of dbt's log, dbt's output on --verbose, the
+failing tests named, dbt run in-process with partial parsing kept across as-of dates, and --vars."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import duckdb
+import pytest
+from conftest import TOKEN, Sandbox, Warehouse
+
+pytestmark = pytest.mark.parametrize("warehouse", ["duckdb"], indirect=True)
+
+
+def perf_info(warehouse: Warehouse) -> dict:
+    return json.loads((Path(warehouse.env["DBT_TARGET_PATH"]) / "perf_info.json").read_text())
+
+
+def test_build_summary_verbose_partial_parse_and_failures(warehouse: Warehouse, sandbox: Sandbox) -> None:
+    warehouse.gtm("sync", env=sandbox.env())
+
+    built = warehouse.gtm("build")
+    summary = [line for line in built.stderr.splitlines() if line.startswith("dbt build:")]
+    assert len(summary) == 1, built.stderr
+    manifest = json.loads((Path(warehouse.env["DBT_TARGET_PATH"]) / "manifest.json").read_text())
+    manifest_tests = sum(n["resource_type"] == "test" for n in manifest["nodes"].values())
+    models = sum(n["resource_type"] == "model" for n in manifest["nodes"].values())
+    # every model and data test ran, none of dbt's unit tests (they run in tests/test_dbt_unit_tests.py)
+    assert f"{models} models" in summary[0]
+    assert f"{manifest_tests} tests: {manifest_tests} passed, 0 warned, 0 failed" in summary[0]
+    assert len(built.stdout.splitlines() + built.stderr.splitlines()) <= 3
+    assert "\x1b[" not in built.stdout + built.stderr  # no colour codes into a pipe or a cron log
+    log = Path(warehouse.env["DBT_LOG_PATH"]) / "dbt.log"
+    assert "Finished running" in log.read_text()  # dbt's full log is kept
+
+    # `gtm run` builds and then alerts from the same process: the warehouse is free again after dbt
+    ran = warehouse.gtm("run", env=sandbox.env())
+    assert "dbt build: " in ran.stderr and "0 failed" in ran.stderr
+
+    # a new as-of date reuses the parsed project: no file is parsed again
+    again = warehouse.gtm("build", "--as-of", "2026-11-21", "--verbose")
+    assert perf_info(warehouse)["parsed_path_count"] == 0
+    assert "Finished running" in again.stdout + again.stderr  # --verbose shows dbt's output
+    dates = warehouse.query("select distinct as_of_date from marts.customer_health_history order by 1")
+    assert [str(row["as_of_date"]) for row in dates] == ["2026-11-20", "2026-11-21"]
+
+    # --vars reaches dbt: every customer is healthy from a score of 0
+    warehouse.gtm("build", "--vars", "{health_status_healthy_min: 0}")
+    statuses = warehouse.query("select distinct health_status from marts.unified_customers")
+    assert [row["health_status"] for row in statuses] == ["healthy"]
+    bad = warehouse.gtm("build", "--vars", "{health_status_healthy_min: [", check=False)
+    assert bad.returncode == 1 and bad.stderr.startswith("gtm: error: --vars is not a YAML or JSON object")
+
+    # a failing data test: named in the summary and in the one error line, exit 1, no secret
+    with duckdb.connect(warehouse.env["GTM_DUCKDB_PATH"]) as connection:
+        connection.execute("insert into raw_intercom.contacts select * from raw_intercom.contacts limit 1")
+    failed = warehouse.gtm("build", check=False, env={"SOURCES__INTERCOM__ACCESS_TOKEN": TOKEN})
+    assert failed.returncode == 1
+    errors = [line for line in failed.stderr.splitlines() if line.startswith("gtm: error:")]
+    assert len(errors) == 1 and "unique_stg_intercom__contacts_contact_id" in errors[0], failed.stderr
+    assert "  failed: unique_stg_intercom__contacts_contact_id" in failed.stderr
+    assert "Traceback" not in failed.stderr and TOKEN not in failed.stdout + failed.stderr
