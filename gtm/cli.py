@@ -206,12 +206,13 @@ def build(as_of: str | None, wait: float) -> None:
     """dbt build: models, health history for the as-of date, and every data test."""
     from gtm.build import build as dbt_build
     from gtm.lock import run_lock
-    from gtm.runs import check_publishable
+    from gtm.runs import blamed_on_readers, check_publishable
 
     config = settings(as_of)
     with run_lock(config, "build", wait):
         check_publishable(config)
-        dbt_build(config)
+        with blamed_on_readers(config):
+            dbt_build(config)
 
 
 @cli.command()
@@ -226,7 +227,7 @@ def run(as_of: str | None, full: bool, wait: float) -> None:
     from alerts import run_alerts
     from gtm.build import build as dbt_build
     from gtm.lock import run_lock
-    from gtm.runs import check_as_of, check_publishable
+    from gtm.runs import blamed_on_readers, check_as_of, check_publishable
 
     config = settings(as_of)
     check_as_of(config)
@@ -238,7 +239,8 @@ def run(as_of: str | None, full: bool, wait: float) -> None:
             sync_error = exc
             err.print(f"gtm: {redact(str(exc))}; building and alerting on what is loaded", markup=False)
         check_publishable(config)
-        dbt_build(config)
+        with blamed_on_readers(config):
+            dbt_build(config)
         run_alerts(config)
     if sync_error is not None:
         raise sync_error
