@@ -227,11 +227,12 @@ def do_build(config: Any, dbt_vars: str | None = None, verbose: bool = False) ->
     the run lock."""
     from gtm.build import BuildFailed, parse_vars
     from gtm.build import build as dbt_build
-    from gtm.runs import check_publishable
+    from gtm.runs import blamed_on_readers, check_publishable
 
     check_publishable(config)
     try:
-        summary = dbt_build(config, parse_vars(dbt_vars), verbose=verbose)
+        with blamed_on_readers(config):
+            summary = dbt_build(config, parse_vars(dbt_vars), verbose=verbose)
     except BuildFailed as exc:
         for line in exc.summary.lines():
             err.print(line, markup=False, highlight=False)

@@ -3,7 +3,10 @@ future, and no source whose last sync stopped half-way (its raw tables may be pa
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date, datetime, timezone
+from typing import Any
 
 from gtm.errors import GtmError
 from gtm.settings import Settings
@@ -41,12 +44,13 @@ def incomplete_sources(settings: Settings) -> list[dict[str, object]]:
         return warehouse.query(INCOMPLETE_SQL)
 
 
-BLOCKING_READERS_SQL = """
+HOLDERS_SQL = """
 select distinct
     namespace.nspname as schema_name,
     class.relname as table_name,
     activity.usename as user_name,
     activity.pid,
+    activity.state,
     activity.xact_start
 from pg_locks as locks
 inner join pg_class as class on locks.relation = class.oid
@@ -56,9 +60,34 @@ where
     locks.granted
     and locks.pid <> pg_backend_pid()
     and namespace.nspname = 'marts'
-    and activity.state in ('idle in transaction', 'idle in transaction (aborted)')
 order by activity.xact_start, class.relname
 """
+
+
+def mart_lock_holders(settings: Settings) -> list[dict[str, Any]]:
+    """PostgreSQL sessions other than ours holding a lock on a table of schema marts."""
+    with connect(settings) as warehouse:
+        return warehouse.query(HOLDERS_SQL)
+
+
+@contextmanager
+def blamed_on_readers(settings: Settings) -> Iterator[None]:
+    """A build that fails while another session holds a mart (it waited GTM_LOCK_TIMEOUT for it) fails
+    with one line naming that session instead of dbt's generic failure."""
+    try:
+        yield
+    except GtmError:
+        if settings.warehouse != "postgres":
+            raise
+        holders = mart_lock_holders(settings)
+        if not holders:
+            raise
+        first = holders[0]
+        raise GtmError(
+            f"dbt build failed: {first['user_name']} (pid {first['pid']}) holds "
+            f"{first['schema_name']}.{first['table_name']}, so the build could not replace it within "
+            f"GTM_LOCK_TIMEOUT; end it (select pg_terminate_backend({first['pid']})) and build again"
+        ) from None
 
 
 def check_readers(settings: Settings) -> None:
@@ -66,8 +95,11 @@ def check_readers(settings: Settings) -> None:
     lock timeout; say who it is, in one line, before starting."""
     if settings.warehouse != "postgres":
         return
-    with connect(settings) as warehouse:
-        blocking = warehouse.query(BLOCKING_READERS_SQL)
+    blocking = [
+        holder
+        for holder in mart_lock_holders(settings)
+        if (holder["state"] or "").startswith("idle in transaction")
+    ]
     if blocking:
         first = blocking[0]
         raise GtmError(

@@ -140,10 +140,13 @@ def is_json(response: requests.Response) -> bool:
 def quarantine_row(source: str, entity: str, record: Any, reason: str) -> Any:
     """A quarantine record for ``record`` (kept whole as JSON), routed to the ``quarantine`` table.
 
-    Its key is a hash of what was rejected, so re-running a sync merges instead of appending."""
+    Its key is a hash of the record's id (of what was rejected when it has none): re-running a sync merges
+    instead of appending, and a record rejected again in a later version replaces its earlier entry, so an
+    incremental sync ends with the quarantine a full sync would have."""
     raw = json.dumps(record, sort_keys=True, default=str)
     record_id = record.get("id") if isinstance(record, Mapping) else None
-    digest = hashlib.sha256(f"{source}|{entity}|{raw}|{reason}".encode()).hexdigest()[:32]
+    identity = f"id:{record_id}" if record_id not in (None, "") else f"{raw}|{reason}"
+    digest = hashlib.sha256(f"{source}|{entity}|{identity}".encode()).hexdigest()[:32]
     row = {
         "quarantine_id": digest,
         "source": source,

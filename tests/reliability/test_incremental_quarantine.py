@@ -43,8 +43,16 @@ def test_incremental_sync_quarantines_like_a_full_sync(
         for index, changes in BAD_CHANGES.items():
             box.control("POST", f"intercom/contacts/{ids[index]}", changes)
         warehouse.gtm("sync")
+        # a quarantined record that changes again, still malformed: its entry is replaced, not added to
+        box.control("POST", f"intercom/contacts/{ids[0]}", {"name": "Still Broken"})
+        warehouse.gtm("sync")
         full.gtm("sync", "--full")
         incremental = quarantined(warehouse, ids)
+        entries = warehouse.query(
+            "select record_id from raw_intercom.quarantine where record_id is not null"
+            " group by record_id having count(*) > 1"
+        )
+        assert entries == []
         assert set(incremental) == set(ids), incremental  # every bad record: quarantined, with a reason
         assert incremental == quarantined(full, ids)  # the same reasons as the full path
         assert "last_seen_at" in incremental[ids[0]] and "Stripe Subscriptions" in incremental[ids[3]]

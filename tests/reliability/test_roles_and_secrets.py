@@ -5,9 +5,11 @@ holding a lock makes a build fail fast with one line."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
 import sys
+import threading
 import time
 import uuid
 from collections.abc import Iterator
@@ -221,3 +223,33 @@ def test_url_encoded_password_canary_never_printed_or_stored(tmp_path: Path, dbt
     finally:
         box.close()
         _drop_postgres_database(database)
+
+
+@pytest.mark.postgres
+def test_reader_with_a_long_query_fails_the_build_with_one_line_naming_it(
+    granted: tuple[Warehouse, str, Path],
+) -> None:
+    warehouse, role, _ = granted
+    connection = reader(warehouse, role)
+    connection.autocommit = False
+    with connection.cursor() as cursor:  # a reader may lift its own timeouts (docs/reliability.md)
+        cursor.execute("set statement_timeout = 0")
+        cursor.execute("select count(*) from marts.unified_customers")  # holds the table until the end
+    query = threading.Thread(target=lambda: _run_quietly(connection, "select pg_sleep(900)"))  # active
+    query.start()
+    try:
+        time.sleep(1)
+        result = warehouse.gtm("build", env={"GTM_LOCK_TIMEOUT": "2s"}, check=False)
+    finally:
+        connection.cancel()
+        query.join()
+        connection.close()
+    assert result.returncode == 1, result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert lines[-1].startswith("gtm: error: dbt build failed: " + role), result.stderr
+    assert "marts.unified_customers" in lines[-1]
+
+
+def _run_quietly(connection: psycopg2.extensions.connection, sql: str) -> None:
+    with connection.cursor() as cursor, contextlib.suppress(psycopg2.errors.QueryCanceled):
+        cursor.execute(sql)
