@@ -318,6 +318,7 @@ def demo(customers: int, seed: int, as_of: str | None) -> None:
     from gtm.build import build as dbt_build
     from gtm.customer360 import show_customer_360
     from gtm.warehouse import connect
+    from sandbox.product_db import sqlite_url
     from sandbox.server import start_in_thread
 
     os.environ["GTM_WAREHOUSE"] = "duckdb"
@@ -325,7 +326,12 @@ def demo(customers: int, seed: int, as_of: str | None) -> None:
     token = "sandbox-demo-token"
     # a high rate limit: Calendly's one request per event's invitees should not wait on the sandbox's window
     server = start_in_thread(
-        customers=customers, seed=seed, token=token, anchor=config.as_of, rate_limit=1_000_000
+        customers=customers,
+        seed=seed,
+        token=token,
+        anchor=config.as_of,
+        rate_limit=1_000_000,
+        fathom_rate_limit=1_000_000,
     )
     try:
         for name, url in server.vendor_urls().items():
@@ -339,7 +345,10 @@ def demo(customers: int, seed: int, as_of: str | None) -> None:
         err.print(
             f"Sandbox with {customers:,} customers at {server.base_url}; warehouse {config.duckdb_path}"
         )
-        do_sync(config, tuple(server.vendor_urls()), full=True)
+        product_db = config.duckdb_path.parent / "product.sqlite"
+        server.product_db.write(sqlite_url(str(product_db)))
+        os.environ["SOURCES__ADMIN__CREDENTIALS"] = sqlite_url(str(product_db))
+        do_sync(config, (*server.vendor_urls(), "admin"), full=True)
     finally:
         server.shutdown()
         server.server_close()
@@ -392,6 +401,28 @@ def sandbox_serve(
         anchor=date.fromisoformat(anchor) if anchor else None,
         rate_limit=rate_limit,
     )
+
+
+@sandbox.command("product-db")
+@click.option("--out", "out", metavar="FILE", help="Write a SQLite file (replaced if it exists).")
+@click.option("--url", metavar="URL", help="Write into this SQLAlchemy URL instead, e.g. postgresql://...")
+@click.option("--customers", type=click.IntRange(min=1), default=2000, show_default=True)
+@click.option("--seed", type=int, default=42, show_default=True)
+@click.option("--anchor", metavar="YYYY-MM-DD", help="The sandbox's 'today' (default: today in UTC).")
+def sandbox_product_db(
+    out: str | None, url: str | None, customers: int, seed: int, anchor: str | None
+) -> None:
+    """Write the sandbox company's product database (accounts, users, logins, credits, exports, seats)."""
+    from sandbox.company import Company
+    from sandbox.crm import CRM
+    from sandbox.product_db import ProductDB, sqlite_url
+
+    if bool(out) == bool(url):
+        raise click.UsageError("give exactly one of --out FILE or --url URL")
+    company = Company(seed=seed, customers=customers, anchor=date.fromisoformat(anchor) if anchor else None)
+    counts = ProductDB(CRM(company)).write(url or sqlite_url(out or ""))
+    err.print(", ".join(f"{table}: {rows:,}" for table, rows in counts.items()))
+    err.print(f"set SOURCES__ADMIN__CREDENTIALS={redact(url or sqlite_url(out or ''))}")
 
 
 def _register_alerts() -> None:
