@@ -58,9 +58,10 @@ class SourceResult:
 
 
 def configured(name: str) -> bool:
-    """A source is configured when its access token resolves (environment or .dlt/secrets.toml)."""
+    """A source is configured when its secret (an access token, or the product database's credentials)
+    resolves (environment or .dlt/secrets.toml)."""
     try:
-        return bool(dlt.secrets.get(f"sources.{name}.access_token"))
+        return bool(dlt.secrets.get(f"sources.{name}.{SOURCES[name].secret}"))
     except ConfigFieldMissingException:
         return False
 
@@ -159,7 +160,8 @@ def sync_source(name: str, settings: Settings, full: bool = False, progress: boo
     started = time.monotonic()
     session = RetryingSession()
     try:
-        source = SOURCES[name].load()(session=session)
+        spec = SOURCES[name]
+        source = spec.load()(session=session) if spec.http else spec.load()()
         pipeline = pipeline_for(name, settings)
         with Progress(name, session, period=10.0 if progress else None):
             pipeline.run(
@@ -223,7 +225,8 @@ def run_sync(
     results = []
     for name in selected_sources(names):
         if not configured(name):
-            reason = f"no access token (set SOURCES__{name.upper()}__ACCESS_TOKEN)"
+            secret = SOURCES[name].secret
+            reason = f"no {secret.replace('_', ' ')} (set SOURCES__{name.upper()}__{secret.upper()})"
             results.append(SourceResult(name, "failed" if explicit else "skipped", error=reason))
             continue
         results.append(sync_source(name, settings, full=full, progress=progress))
