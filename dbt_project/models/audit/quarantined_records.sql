@@ -12,6 +12,10 @@ loader_quarantine as (
     select * from {{ ref('stg_hubspot__quarantine') }}
     union all
     select * from {{ ref('stg_calendly__quarantine') }}
+    union all
+    select * from {{ ref('stg_userflow__quarantine') }}
+    union all
+    select * from {{ ref('stg_fathom__quarantine') }}
 
 ),
 
