@@ -193,7 +193,8 @@ def test_signals_and_opportunities_match(run: Run) -> None:
     assert {s["severity"] for s in signals if s["signal"] == "onboarding_stalled"} == {"medium"}
     assert all(s["recommended_action"] for s in signals)
     rows = run.warehouse.query(
-        "select email_key, opportunity, estimated_value from intermediate.int_product_opportunities_identified"
+        "select email_key, opportunity, estimated_value"
+        " from intermediate.int_product_opportunities_identified"
     )
     assert {(r["email_key"], r["opportunity"]) for r in rows} == opportunities(expected)
     assert all(r["estimated_value"] > 0 for r in rows if r["opportunity"] == "credits_running_low")
