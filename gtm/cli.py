@@ -110,6 +110,8 @@ def show_am_scorecard(rows: list[dict[str, Any]]) -> None:
         "no-shows",
         "show rate",
         "no call 60d",
+        "logins 30d avg",
+        "usage down",
     ):
         table.add_column(column, justify="left" if column == "account manager" else "right")
     for row in rows:
@@ -125,6 +127,8 @@ def show_am_scorecard(rows: list[dict[str, Any]]) -> None:
             f"{row['call_no_shows_90d']:,}",
             "-" if rate is None else f"{float(rate):.0%}",
             f"{row['customers_without_call_60d']:,}",
+            "-" if row["avg_logins_30d"] is None else f"{row['avg_logins_30d']:.1f}",
+            f"{row['usage_declining_customers']:,}",
         )
     out.print(table if rows else "No account manager yet (HubSpot not synced).")
 

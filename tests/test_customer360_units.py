@@ -8,11 +8,13 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
+from rich.console import Console
 
 from gtm.customer360 import (
     DIMENSIONS,
     Facts,
     build_view,
+    render,
     exit_state,
     narrative,
     opportunities,
@@ -100,6 +102,29 @@ def customer(**overrides: Any) -> dict[str, Any]:
         "open_deal_count",
         "open_deal_value",
         "last_deal_lost_date",
+    ):
+        row[column] = None
+    # Phase 3 columns: null while the product database, Userflow and Fathom are not connected.
+    for column in (
+        "engagement_basis",
+        "active_days_30d",
+        "last_login_at",
+        "usage_30d",
+        "usage_prev_30d",
+        "usage_trend",
+        "credits_balance",
+        "credits_used_30d",
+        "credits_days_left",
+        "exports_30d",
+        "seats_purchased",
+        "seats_used",
+        "seat_utilization",
+        "onboarding_progress",
+        "onboarding_completed_at",
+        "is_onboarding_stalled",
+        "meetings_90d",
+        "last_meeting_at",
+        "open_action_items",
     ):
         row[column] = None
     for name in DIMENSIONS:
@@ -267,7 +292,8 @@ def test_narrative_tells_the_calls_once_calendly_is_connected() -> None:
 def test_view_shape_usage_pending_and_stale_sources() -> None:
     view = build_view(Facts(customer()))
     assert view["exitState"] == "healthy"
-    assert view["usageSummary"]["available"] is False and "phase 3" in view["usageSummary"]["note"]
+    assert view["usageSummary"]["available"] is False
+    assert "SOURCES__ADMIN__CREDENTIALS" in view["usageSummary"]["note"]
     assert view["staleSources"] == []  # synced 23:00 the day before T: within 24 hours
     intercom = next(s for s in view["dataSources"] if s["source"] == "intercom")
     assert intercom == {
@@ -281,7 +307,9 @@ def test_view_shape_usage_pending_and_stale_sources() -> None:
     assert {s["source"] for s in view["dataSources"] if not s["connected"]} == {
         "hubspot",
         "calendly",
+        "admin",
         "userflow",
+        "fathom",
     }
     stale = build_view(Facts(customer(last_intercom_sync=datetime(2026, 11, 18, 23, 59))))
     assert stale["staleSources"] == ["intercom"]
@@ -295,3 +323,47 @@ def test_view_shape_usage_pending_and_stale_sources() -> None:
         "trend30d": "insufficient_history",
         "delta30d": None,
     }
+
+
+def test_usage_section_shows_logins_trend_credits_seats_onboarding_and_meetings() -> None:
+    product = customer(
+        engagement_basis="product_logins",
+        logins_7d=4,
+        logins_30d=17,
+        active_days_30d=9,
+        last_login_at=datetime(2026, 11, 19, 8, 0),
+        usage_30d=300,
+        usage_prev_30d=500,
+        usage_trend=Decimal("-0.4000"),
+        credits_balance=120,
+        credits_used_30d=300,
+        credits_days_left=Decimal("12.0"),
+        exports_30d=6,
+        seats_purchased=5,
+        seats_used=5,
+        seat_utilization=Decimal("1.0000"),
+        product_account_id=7,
+        last_admin_sync=datetime(2026, 11, 19, 23, 0),
+        onboarding_progress=Decimal("0.6000"),
+        onboarding_completed_at=None,
+        is_onboarding_stalled=True,
+        meetings_90d=2,
+        last_meeting_at=datetime(2026, 11, 10, 10, 0),
+        open_action_items=1,
+    )
+    view = build_view(Facts(product))
+    usage = view["usageSummary"]
+    assert usage["available"] is True and usage["note"] is None
+    assert usage["logins30d"] == 17 and usage["usageTrend"] == -0.4
+    assert usage["seats"] == {"purchased": 5, "used": 5, "utilization": 1.0}
+    assert usage["onboarding"]["stalled"] is True and usage["meetings"]["openActionItems"] == 1
+    admin = next(s for s in view["dataSources"] if s["source"] == "admin")
+    assert admin["connected"] is True and admin["matched"] is True
+    console = Console(record=True, width=160)
+    render(view, console)
+    text = console.export_text()
+    assert "4 in 7 days, 17 in 30 days (9 active days)" in text
+    assert "300 in 30 days vs 500 before: -40%" in text
+    assert "5 of 5 used (100%)" in text and "lasts 12.0 days" in text
+    assert "60% done, not completed (stalled)" in text
+    assert "2 in 90 days" in text and "1 open action item(s)" in text

@@ -104,6 +104,35 @@ calendly_loads as (
 
 ),
 
+product_loads as (
+
+    select
+        'admin' as source_name,
+        inserted_at
+
+    from {{ ref('stg_admin__loads') }}
+    where is_loaded
+
+    union all
+
+    select
+        'userflow' as source_name,
+        inserted_at
+
+    from {{ ref('stg_userflow__loads') }}
+    where is_loaded
+
+    union all
+
+    select
+        'fathom' as source_name,
+        inserted_at
+
+    from {{ ref('stg_fathom__loads') }}
+    where is_loaded
+
+),
+
 customer_sources as (
 
     select
@@ -193,6 +222,17 @@ calendly_sync as (
     select max(inserted_at) as last_calendly_sync
     from calendly_loads
     where is_loaded
+
+),
+
+product_sync as (
+
+    select
+        max(case when source_name = 'admin' then inserted_at end) as last_admin_sync,
+        max(case when source_name = 'userflow' then inserted_at end) as last_userflow_sync,
+        max(case when source_name = 'fathom' then inserted_at end) as last_fathom_sync
+
+    from product_loads
 
 ),
 
@@ -305,6 +345,9 @@ final as (
         calls.next_call_at,
         hubspot_sync.last_hubspot_sync,
         calendly_sync.last_calendly_sync,
+        product_sync.last_admin_sync,
+        product_sync.last_userflow_sync,
+        product_sync.last_fathom_sync,
         case
             when customers.needed_extra_normalisation then 'low'
             when customers.source_count >= 2 then 'high'
@@ -343,6 +386,7 @@ final as (
     cross join intercom_sync
     cross join hubspot_sync
     cross join calendly_sync
+    cross join product_sync
 
 )
 

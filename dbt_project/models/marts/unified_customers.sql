@@ -193,6 +193,9 @@ final as (
         cast(trended.last_deal_lost_date as date) as last_deal_lost_date,
         cast(trended.last_hubspot_sync as {{ dbt.type_timestamp() }}) as last_hubspot_sync,
         cast(trended.last_calendly_sync as {{ dbt.type_timestamp() }}) as last_calendly_sync,
+        cast(trended.last_admin_sync as {{ dbt.type_timestamp() }}) as last_admin_sync,
+        cast(trended.last_userflow_sync as {{ dbt.type_timestamp() }}) as last_userflow_sync,
+        cast(trended.last_fathom_sync as {{ dbt.type_timestamp() }}) as last_fathom_sync,
         cast(trended.engagement_basis as varchar) as engagement_basis,
         cast(trended.tenure_basis as varchar) as tenure_basis,
         {%- for component in components %}
