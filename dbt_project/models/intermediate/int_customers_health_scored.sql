@@ -273,24 +273,27 @@ final as (
             else 'critical'
         end as health_status,
         cast({{ round_half_up('100 / (1 + exp(-1 * churn_z))', 0) }} as integer) as churn_risk,
-        cast(least(100,
-            case when stripe_customer_id is not null then {{ var('dq_points_stripe_id') }} else 0 end
-            + case when subscription_count > 0 then {{ var('dq_points_mrr_subscription') }} else 0 end
-            + case when ltv > 0 then {{ var('dq_points_ltv') }} else 0 end
-            + case
-                when days_since_seen <= {{ var('dq_recent_activity_days') }}
-                    then {{ var('dq_points_recent_activity') }}
-                else 0
-            end
-            + case
-                when nullif(trim(location_country), '') is not null or nullif(trim(location_city), '') is not null
-                    then {{ var('dq_points_location') }}
-                else 0
-            end
-            + case when intercom_convos_total > 0 then {{ var('dq_points_conversation') }} else 0 end
-            + case when csat_score is not null then {{ var('dq_points_csat') }} else 0 end
-            + case when product_user_id is not null then {{ var('dq_points_product_data') }} else 0 end
-        ) as integer) as data_quality_score,
+        cast(
+            least(
+                100,
+                case when stripe_customer_id is not null then {{ var('dq_points_stripe_id') }} else 0 end
+                + case when subscription_count > 0 then {{ var('dq_points_mrr_subscription') }} else 0 end
+                + case when ltv > 0 then {{ var('dq_points_ltv') }} else 0 end
+                + case
+                    when days_since_seen <= {{ var('dq_recent_activity_days') }}
+                        then {{ var('dq_points_recent_activity') }}
+                    else 0
+                end
+                + case
+                    when nullif(trim(location_country), '') is not null or nullif(trim(location_city), '') is not null
+                        then {{ var('dq_points_location') }}
+                    else 0
+                end
+                + case when intercom_convos_total > 0 then {{ var('dq_points_conversation') }} else 0 end
+                + case when csat_score is not null then {{ var('dq_points_csat') }} else 0 end
+                + case when product_user_id is not null then {{ var('dq_points_product_data') }} else 0 end
+            ) as integer
+        ) as data_quality_score,
         match_confidence,
         source_count,
         as_of_date
