@@ -350,6 +350,7 @@ def demo(customers: int, seed: int, as_of: str | None) -> None:
             f"Sandbox with {customers:,} customers at {server.base_url}; warehouse {config.duckdb_path}"
         )
         product_db = config.duckdb_path.parent / "product.sqlite"
+        product_db.parent.mkdir(parents=True, exist_ok=True)
         server.product_db.write(sqlite_url(str(product_db)))
         os.environ["SOURCES__ADMIN__CREDENTIALS"] = sqlite_url(str(product_db))
         do_sync(config, (*server.vendor_urls(), "admin"), full=True)
