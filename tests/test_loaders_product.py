@@ -160,3 +160,25 @@ def test_admin_source_loads_each_role_and_names_a_missing_file(box: Sandbox, tmp
     assert 0 < again.get("logins", 0) < written["logins"] / 10
     with pytest.raises(ValueError, match="no SQLite database at"):
         admin_source(credentials=sqlite_url(str(tmp_path / "missing.sqlite")))
+
+
+def test_fathom_second_sync_reads_only_the_recheck_window(box: Sandbox, tmp_path: Path) -> None:
+    run(fathom_source(TOKEN, f"{box.url}/fathom", initial_days=3650), "fathom", tmp_path)
+    booked = box.control(
+        "POST",
+        "fathom/meetings",
+        {"email": "new.customer@example.com", "name": "New Customer", "start_time": "2026-11-19T10:00:00Z"},
+    )
+    box.reset_stats()
+    session = RetryingSession()
+    _, counts = run(
+        fathom_source(TOKEN, f"{box.url}/fathom", initial_days=3650, recheck_days=14, session=session),
+        "fathom",
+        tmp_path,
+    )
+    since = datetime.now(timezone.utc) - timedelta(days=14)
+    recent = [m for m in box.server.vendors["fathom"].all_meetings() if m["_sort"] >= since.timestamp() - 60]
+    assert session.requests_made == math.ceil(len(recent) / 10)
+    assert counts["meetings"] == len([m for m in recent if not m["created_at"].startswith("2024-13")])
+    ids = {row[0] for row in query(tmp_path, "select recording_id from raw_fathom.meetings")}
+    assert booked["recording_id"] in ids
