@@ -14,11 +14,11 @@ from gtm.customer360 import (
     DIMENSIONS,
     Facts,
     build_view,
-    render,
     exit_state,
     narrative,
     opportunities,
     recommended_actions,
+    render,
     risk_indicators,
 )
 

@@ -260,11 +260,32 @@ def test_incremental_new_late_and_deleted_rows(run: Run) -> None:
         connection.execute(logins.delete().where(logins.c.login_id.in_(deleted_logins)))
         connection.execute(logins.delete().where(logins.c.user_id == gone_user["user_id"]))
         connection.execute(users.delete().where(users.c.user_id == gone_user["user_id"]))
+        connection.execute(
+            users.insert(),
+            [
+                {
+                    "user_id": max(u["user_id"] for u in before["users"]) + 1,
+                    "account_id": active["account_id"],
+                    "email": "not-an-email",
+                    "name": "Typo",
+                    "role": "member",
+                    "created_at": day,
+                    "updated_at": latest_cursor,
+                    "deactivated_at": None,
+                }
+            ],
+        )
     run.warehouse.gtm("sync", "--source", "admin", env={"SOURCES__ADMIN__KEY_SCAN_HOURS": "0"})
     run.warehouse.gtm("build")
     loaded = {r["login_id"] for r in run.warehouse.query("select login_id from staging.stg_admin__logins")}
     assert {next_id, next_id + 1} <= loaded and next_id + 2 not in loaded
     assert not set(deleted_logins) & loaded
+    quarantined = run.warehouse.query(
+        "select reason, raw_values from audit.quarantined_records where source = 'admin' and entity = 'users'"
+    )
+    assert [(q["reason"], q["raw_values"]) for q in quarantined] == [
+        ("invalid_email", "email=not-an-email; name=Typo")
+    ]
     # expected from the database without the row the lag could not catch
     with run.engine.begin() as connection:
         connection.execute(logins.delete().where(logins.c.login_id == next_id + 2))
