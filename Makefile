@@ -62,8 +62,9 @@ docs: $(STAMP) ## Build the dbt docs site (lineage API -> marts -> dashboards), 
 grants: $(STAMP) ## PostgreSQL: read-only role for BI (GTM_READONLY_ROLE, GTM_READONLY_PASSWORD) on marts
 	$(BIN)/dbt run-operation grant_read_only --profiles-dir .
 
-bench: $(STAMP) ## Benchmark sandbox -> sync -> build (CUSTOMERS=10000; 100000, 1000000 on request)
+bench: $(STAMP) ## Benchmark sandbox -> sync -> build, and the product database load per backend (CUSTOMERS=10000)
 	$(BIN)/python benchmarks/bench.py --customers $(CUSTOMERS)
+	$(BIN)/python benchmarks/bench_sql_database.py --customers $(CUSTOMERS)
 
 clean: ## Remove the local warehouse, dbt target and logs (keeps .venv)
 	rm -rf data target logs
