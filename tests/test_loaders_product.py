@@ -44,6 +44,7 @@ def test_renamer_handles_arrow_tables_and_rows() -> None:
     table = rename(pa.table({"id": [1], "created_at": [2], "other": [3]}))
     assert table.column_names == ["login_id", "committed_at", "other"]
     assert rename({"id": 1, "created_at": 2}) == {"login_id": 1, "committed_at": 2}
+    assert rename([{"id": 1}, {"id": 2}]) == [{"login_id": 1}, {"login_id": 2}]
 
 
 def test_key_scan_timing_and_fathom_window() -> None:

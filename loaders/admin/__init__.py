@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator, Mapping
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
@@ -36,25 +36,43 @@ def make_engine(credentials: str) -> sa.Engine:
     return sa.create_engine(url)
 
 
+def _since(column: str, start: datetime | None, lag_seconds: float) -> Any:
+    """A query adapter: only rows whose cursor column is at least `start` less the lag (all when None)."""
+    if start is None:
+        return lambda query, table: query
+    if start.tzinfo is not None:  # the product database keeps naive UTC timestamps
+        start = start.astimezone(timezone.utc).replace(tzinfo=None)
+    bound = start - timedelta(seconds=lag_seconds)
+    return lambda query, table: query.where(table.c[column] >= bound)
+
+
 def _table_resource(
     role: str, spec: Mapping[str, Any], engine: sa.Engine, backend: str, chunk_size: int, lag_seconds: float
 ) -> Any:
     columns = spec["columns"]
-    resource = sql_table(
-        credentials=engine,
-        table=spec["table"],
-        included_columns=list(columns.values()),
-        backend=backend,
-        chunk_size=chunk_size,
-        reflection_level="minimal",
-        incremental=dlt.sources.incremental(
-            columns[spec["cursor"]], lag=lag_seconds, primary_key=(), on_cursor_value_missing="include"
+    rename = renamer(columns)
+
+    @dlt.resource(name=role, primary_key=spec["key"], write_disposition="merge")
+    def rows(
+        cursor: dlt.sources.incremental[Any] = dlt.sources.incremental(
+            spec["cursor"], lag=lag_seconds, primary_key=(), on_cursor_value_missing="include"
         ),
-    ).with_name(role)
-    # after the incremental step, which filters on the source's cursor column name
-    resource.add_map(renamer(columns), insert_at=len(resource._pipe.steps))
-    resource.apply_hints(table_name=role, primary_key=spec["key"], write_disposition="merge")
-    return resource
+    ) -> Iterator[Any]:
+        # The database filters on the source's cursor column; the rows come back under canonical names, so
+        # the table's hints (key, columns) are the canonical ones whatever the source calls them.
+        source_rows = sql_table(
+            credentials=engine,
+            table=spec["table"],
+            included_columns=list(columns.values()),
+            backend=backend,
+            chunk_size=chunk_size,
+            reflection_level="minimal",
+            query_adapter_callback=_since(columns[spec["cursor"]], cursor.last_value, lag_seconds),
+        )
+        for batch in source_rows:
+            yield rename(batch)
+
+    return rows
 
 
 def _key_resource(

@@ -29,10 +29,12 @@ def resolve_mapping(overrides: Mapping[str, Any] | None) -> dict[str, dict[str, 
 
 
 def renamer(columns: Mapping[str, str]) -> Any:
-    """A map step that renames source columns to canonical ones, for Arrow tables and dict rows alike."""
+    """Renames source columns to canonical ones: Arrow tables, dict rows and lists of them."""
     to_canonical = {source: canonical for canonical, source in columns.items()}
 
     def rename(item: Any) -> Any:
+        if isinstance(item, list):
+            return [rename(row) for row in item]
         if isinstance(item, dict):
             return {to_canonical.get(name, name): value for name, value in item.items()}
         return item.rename_columns([to_canonical.get(name, name) for name in item.column_names])
