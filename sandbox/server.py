@@ -16,6 +16,7 @@ from sandbox.api import BadRequest, Request, Response, Vendor
 from sandbox.calendly import CalendlyAPI
 from sandbox.company import Company
 from sandbox.crm import CRM
+from sandbox.ecb import EcbAPI
 from sandbox.fathom import FathomAPI
 from sandbox.hubspot import HubSpotAPI
 from sandbox.intercom import IntercomAPI
@@ -165,6 +166,7 @@ class SandboxServer(ThreadingHTTPServer):
             CalendlyAPI(self.crm, token, rate_limit, rate_window),
             UserflowAPI(self.product_db, token, rate_limit, rate_window),
             FathomAPI(self.crm, token, fathom_rate_limit, 60.0),  # Fathom: 60 requests a minute
+            EcbAPI(company, company.seed),
         ]
         self.vendors = {vendor.name: vendor for vendor in vendors}
         self.stats = Stats(tuple(key for vendor in vendors for key in vendor.stats_keys))
@@ -248,9 +250,11 @@ class _Handler(BaseHTTPRequestHandler):
         return Response(404, {"error": f"no control route {request.path}"})
 
     def _send(self, response: Response) -> None:
-        payload = json.dumps(response.body).encode()
+        raw = isinstance(response.body, bytes)  # a file download (the ECB's ZIP) carries its own type
+        payload = response.body if raw else json.dumps(response.body).encode()
         self.send_response(response.status)
-        self.send_header("Content-Type", "application/json; charset=utf-8")
+        if not raw:
+            self.send_header("Content-Type", "application/json; charset=utf-8")
         self.send_header("Content-Length", str(len(payload)))
         for name, value in response.headers.items():
             self.send_header(name, value)

@@ -137,8 +137,7 @@ customer_sources as (
 
     select
         email_key,
-        'intercom' as source_name,
-        false as needed_extra_normalisation
+        'intercom' as source_name
 
     from contacts
 
@@ -146,8 +145,7 @@ customer_sources as (
 
     select
         email_key,
-        'hubspot' as source_name,
-        false as needed_extra_normalisation
+        'hubspot' as source_name
 
     from hubspot_contacts
 
@@ -155,8 +153,7 @@ customer_sources as (
 
     select
         email_key,
-        'calendly' as source_name,
-        false as needed_extra_normalisation
+        'calendly' as source_name
 
     from calls
 
@@ -193,8 +190,7 @@ customers as (
 
     select
         email_key,
-        cast(count(distinct source_name) as integer) as source_count,
-        max(case when needed_extra_normalisation then 1 else 0 end) = 1 as needed_extra_normalisation
+        cast(count(distinct source_name) as integer) as source_count
 
     from customer_sources
     group by email_key
@@ -263,13 +259,22 @@ final as (
         revenue.mrr_unrounded,
         revenue.mrr,
         revenue.arr,
+        revenue.mrr_native,
+        revenue.currency,
+        revenue.is_fx_missing,
         revenue.ltv,
+        revenue.ltv_native,
+        revenue.ltv_currency,
+        revenue.is_ltv_fx_missing,
+        revenue.has_trialing_subscription,
+        revenue.has_mrr,
+        revenue.has_paid,
+        revenue.payment_failed_at,
         revenue.plan_name,
         revenue.plan_price,
         revenue.subscription_status,
         revenue.subscription_count,
         revenue.is_delinquent,
-        coalesce(revenue.has_foreign_currency, false) as has_foreign_currency,
         revenue.last_payment_amount,
         revenue.last_payment_date,
         revenue.next_renewal_date,
@@ -349,7 +354,6 @@ final as (
         product_sync.last_userflow_sync,
         product_sync.last_fathom_sync,
         case
-            when customers.needed_extra_normalisation then 'low'
             when customers.source_count >= 2 then 'high'
             else 'medium'
         end as match_confidence,
