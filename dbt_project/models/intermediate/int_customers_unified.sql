@@ -161,8 +161,7 @@ customer_sources as (
 
     select
         email_key,
-        'admin' as source_name,
-        false as needed_extra_normalisation
+        'admin' as source_name
 
     from product_users
 
@@ -170,8 +169,7 @@ customer_sources as (
 
     select
         email_key,
-        'userflow' as source_name,
-        false as needed_extra_normalisation
+        'userflow' as source_name
 
     from onboarding
 
@@ -179,8 +177,7 @@ customer_sources as (
 
     select
         email_key,
-        'fathom' as source_name,
-        false as needed_extra_normalisation
+        'fathom' as source_name
 
     from meetings
 
