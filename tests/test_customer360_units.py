@@ -329,7 +329,20 @@ def test_usage_section_shows_logins_trend_credits_seats_onboarding_and_meetings(
         last_meeting_at=datetime(2026, 11, 10, 10, 0),
         open_action_items=1,
     )
-    view = build_view(Facts(product))
+    seats = {
+        "opportunity": "seat_expansion",
+        "detail": "5 of 5 seats used",
+        "estimated_mrr": Decimal("59.80"),
+        "estimated_mrr_native": Decimal("59.80"),
+        "currency": "usd",
+    }
+    exit_row = {
+        "exit_state": "attention_needed",
+        "exit_state_rule": 5,
+        "exit_state_reason": "onboarding_stalled",
+    }
+    view = build_view(Facts(product, exit_state=exit_row, opportunities=[seats]))
+    assert [o["type"] for o in view["opportunities"]] == ["seat_expansion"]
     usage = view["usageSummary"]
     assert usage["available"] is True and usage["note"] is None
     assert usage["logins30d"] == 17 and usage["usageTrend"] == -0.4
