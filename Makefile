@@ -68,8 +68,9 @@ grants: $(STAMP) ## PostgreSQL: read-only role for BI (GTM_READONLY_ROLE, GTM_RE
 	GTM_READONLY_PASSWORD= GTM_READONLY_PASSWORD_VERIFIER="$$verifier" \
 	$(BIN)/dbt run-operation grant_read_only --profiles-dir .
 
-bench: $(STAMP) ## Benchmarks (docs/benchmarks.md): CUSTOMERS=10000 synced, SCALE_CUSTOMERS=1000000 built
+bench: $(STAMP) ## Benchmarks (docs/benchmarks.md): CUSTOMERS=10000 synced, SCALE_CUSTOMERS=1000000 built, product database load per backend
 	$(BIN)/python benchmarks/bench.py --customers $(CUSTOMERS)
+	$(BIN)/python benchmarks/bench_sql_database.py --customers $(CUSTOMERS)
 	$(BIN)/python benchmarks/scale.py --customers $(SCALE_CUSTOMERS) --memory-limit 2GB
 
 chaos: $(STAMP) ## RUNS randomized fault schedules (kills, faults, overlaps, bad records) on DuckDB and PostgreSQL

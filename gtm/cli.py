@@ -141,6 +141,8 @@ def show_am_scorecard(rows: list[dict[str, Any]]) -> None:
         "no-shows",
         "show rate",
         "no call 60d",
+        "logins 30d avg",
+        "usage down",
     ):
         table.add_column(column, justify="left" if column == "account manager" else "right")
     for row in rows:
@@ -156,6 +158,8 @@ def show_am_scorecard(rows: list[dict[str, Any]]) -> None:
             f"{row['call_no_shows_90d']:,}",
             "-" if rate is None else f"{float(rate):.0%}",
             f"{row['customers_without_call_60d']:,}",
+            "-" if row["avg_logins_30d"] is None else f"{row['avg_logins_30d']:.1f}",
+            f"{row['usage_declining_customers']:,}",
         )
     out.print(table if rows else "No account manager yet (HubSpot not synced).")
 
@@ -459,6 +463,7 @@ def demo(customers: int, seed: int, as_of: str | None) -> None:
     from gtm.fx import refresh
     from gtm.lock import run_lock
     from gtm.warehouse import connect
+    from sandbox.product_db import sqlite_url
     from sandbox.server import start_in_thread
 
     os.environ["GTM_WAREHOUSE"] = "duckdb"
@@ -466,7 +471,12 @@ def demo(customers: int, seed: int, as_of: str | None) -> None:
     token = "sandbox-demo-token"
     # a high rate limit: Calendly's one request per event's invitees should not wait on the sandbox's window
     server = start_in_thread(
-        customers=customers, seed=seed, token=token, anchor=config.as_of, rate_limit=1_000_000
+        customers=customers,
+        seed=seed,
+        token=token,
+        anchor=config.as_of,
+        rate_limit=1_000_000,
+        fathom_rate_limit=1_000_000,
     )
     try:
         for name, url in server.vendor_urls().items():
@@ -480,8 +490,13 @@ def demo(customers: int, seed: int, as_of: str | None) -> None:
         err.print(
             f"Sandbox with {customers:,} customers at {server.base_url}; warehouse {config.duckdb_path}"
         )
+        product_db = config.duckdb_path.parent / "product.sqlite"
+        product_db.parent.mkdir(parents=True, exist_ok=True)
+        server.product_db.write(sqlite_url(str(product_db)))
+        os.environ["SOURCES__ADMIN__CREDENTIALS"] = sqlite_url(str(product_db))
+        apis = tuple(name for name in server.vendor_urls() if name != "ecb")
         with run_lock(config, "demo"):
-            do_sync(config, tuple(name for name in server.vendor_urls() if name != "ecb"), full=True)
+            do_sync(config, (*apis, "admin"), full=True)
             refresh(config)
             do_build(config)
     finally:
@@ -545,6 +560,28 @@ def sandbox_serve(
         )
     except OSError as exc:  # a busy port, an address not on this machine
         raise GtmError(f"cannot serve on {host}:{port}: {exc.strerror or exc}") from None
+
+
+@sandbox.command("product-db")
+@click.option("--out", "out", metavar="FILE", help="Write a SQLite file (replaced if it exists).")
+@click.option("--url", metavar="URL", help="Write into this SQLAlchemy URL instead, e.g. postgresql://...")
+@click.option("--customers", type=click.IntRange(min=1), default=2000, show_default=True)
+@click.option("--seed", type=int, default=42, show_default=True)
+@click.option("--anchor", metavar="YYYY-MM-DD", help="The sandbox's 'today' (default: today in UTC).")
+def sandbox_product_db(
+    out: str | None, url: str | None, customers: int, seed: int, anchor: str | None
+) -> None:
+    """Write the sandbox company's product database (accounts, users, logins, credits, exports, seats)."""
+    from sandbox.company import Company
+    from sandbox.crm import CRM
+    from sandbox.product_db import ProductDB, sqlite_url
+
+    if bool(out) == bool(url):
+        raise click.UsageError("give exactly one of --out FILE or --url URL")
+    company = Company(seed=seed, customers=customers, anchor=date.fromisoformat(anchor) if anchor else None)
+    counts = ProductDB(CRM(company)).write(url or sqlite_url(out or ""))
+    err.print(", ".join(f"{table}: {rows:,}" for table, rows in counts.items()))
+    err.print(f"set SOURCES__ADMIN__CREDENTIALS={redact(url or sqlite_url(out or ''))}")
 
 
 def _register_commands() -> None:

@@ -27,7 +27,9 @@ from gtm.warehouse import Warehouse
 # The 360 specification's guardrail: support data is stale after 24 hours (Intercom: support, activity).
 STALE_AFTER = {"intercom": timedelta(hours=24)}
 # Sources of later phases: connected once they have been synced (their last_<source>_sync is set).
-LATER_SOURCES = ("hubspot", "calendly", "userflow")
+LATER_SOURCES = ("hubspot", "calendly", "admin", "userflow", "fathom")
+# The column that says a source knows the customer (default: <source>_contact_id).
+MATCHED_BY = {"admin": "product_account_id", "userflow": "userflow_signed_up_at", "fathom": "last_meeting_at"}
 DIMENSIONS = (
     "activity_recency",
     "support_sentiment",
@@ -37,8 +39,7 @@ DIMENSIONS = (
     "mrr_weighting",
 )
 USAGE_PENDING = (
-    "No product usage data yet: logins and feature usage arrive with the product sources (Userflow, the "
-    "admin dashboard) in phase 3."
+    "No product usage data: no user of the product database (SOURCES__ADMIN__CREDENTIALS) has this email."
 )
 STATUS_STYLE = {"healthy": "green", "at_risk": "yellow", "high_risk": "dark_orange", "critical": "red"}
 EXIT_STYLE = {
@@ -235,7 +236,7 @@ def data_sources(facts: Facts, as_of: date) -> list[dict[str, Any]]:
             {
                 "source": name,
                 "connected": True,
-                "matched": customer.get(f"{name}_contact_id") is not None,
+                "matched": customer.get(MATCHED_BY.get(name, f"{name}_contact_id")) is not None,
                 "lastSync": last_sync,
                 "lastRunStatus": run.get("status"),
                 "stale": last_sync is None or last_sync < start_of_day - limit,
@@ -450,8 +451,35 @@ def build_view(facts: Facts) -> dict[str, Any]:
         },
         "usageSummary": {
             "available": usage_available,
+            "engagementBasis": customer["engagement_basis"],
             "logins7d": customer["logins_7d"],
             "logins30d": customer["logins_30d"],
+            "activeDays30d": customer["active_days_30d"],
+            "lastLoginAt": customer["last_login_at"],
+            "usage30d": customer["usage_30d"],
+            "usagePrev30d": customer["usage_prev_30d"],
+            "usageTrend": customer["usage_trend"],
+            "credits": {
+                "balance": customer["credits_balance"],
+                "used30d": customer["credits_used_30d"],
+                "daysLeft": customer["credits_days_left"],
+            },
+            "exports30d": customer["exports_30d"],
+            "seats": {
+                "purchased": customer["seats_purchased"],
+                "used": customer["seats_used"],
+                "utilization": customer["seat_utilization"],
+            },
+            "onboarding": {
+                "progress": customer["onboarding_progress"],
+                "completedAt": customer["onboarding_completed_at"],
+                "stalled": customer["is_onboarding_stalled"],
+            },
+            "meetings": {
+                "last90d": customer["meetings_90d"],
+                "lastMeetingAt": customer["last_meeting_at"],
+                "openActionItems": customer["open_action_items"],
+            },
             "note": None if usage_available else USAGE_PENDING,
         },
         "commercialSummary": {
@@ -650,9 +678,7 @@ def render(view: dict[str, Any], console: Console) -> None:
             )
         console.print(actions)
 
-    usage = view["usageSummary"]
-    if not usage["available"]:
-        console.print(f"[dim]Usage: {usage['note']}[/]")
+    render_usage(view["usageSummary"], console)
     matched = ", ".join(s["source"] for s in view["dataSources"] if s.get("matched")) or "none"
     missing = ", ".join(s["source"] for s in view["dataSources"] if not s["connected"])
     line = f"Data: completeness {view['dataCompleteness']:.0%}; matched in {matched}"
@@ -661,6 +687,50 @@ def render(view: dict[str, Any], console: Console) -> None:
     if view["staleSources"]:
         line += f"; [red]stale: {', '.join(view['staleSources'])}[/]"
     console.print(line)
+
+
+def _share(value: Any) -> str:
+    return "n/a" if value is None else f"{Decimal(str(value)):.0%}"
+
+
+def render_usage(usage: dict[str, Any], console: Console) -> None:
+    """The product usage section: logins, usage trend, credits, seats, onboarding, meetings."""
+    if not usage["available"]:
+        console.print(f"[dim]Usage: {usage['note']}[/]")
+    table = Table(title="Product usage", show_header=False)
+    table.add_column("what")
+    table.add_column("value")
+    if usage["available"]:
+        trend = usage["usageTrend"]
+        trend_text = "n/a (too little usage before)" if trend is None else f"{Decimal(str(trend)):+.0%}"
+        table.add_row(
+            "logins",
+            f"{usage['logins7d']} in 7 days, {usage['logins30d']} in 30 days "
+            f"({usage['activeDays30d']} active days); last {usage['lastLoginAt'] or 'never'}",
+        )
+        table.add_row(
+            "usage", f"{usage['usage30d']} in 30 days vs {usage['usagePrev30d']} before: {trend_text}"
+        )
+        credits, seats = usage["credits"], usage["seats"]
+        left = "" if credits["daysLeft"] is None else f", lasts {credits['daysLeft']} days"
+        table.add_row("credits", f"{credits['balance']} left, {credits['used30d']} used in 30 days{left}")
+        table.add_row("exports", f"{usage['exports30d']} in 30 days")
+        table.add_row(
+            "seats", f"{seats['used']} of {seats['purchased']} used ({_share(seats['utilization'])})"
+        )
+    onboarding, meetings = usage["onboarding"], usage["meetings"]
+    if onboarding["progress"] is not None:
+        done = f"completed {onboarding['completedAt']}" if onboarding["completedAt"] else "not completed"
+        stalled = " [yellow](stalled)[/]" if onboarding["stalled"] else ""
+        table.add_row("onboarding", f"{_share(onboarding['progress'])} done, {done}{stalled}")
+    if meetings["lastMeetingAt"] is not None:
+        table.add_row(
+            "meetings",
+            f"{meetings['last90d']} in 90 days, last {meetings['lastMeetingAt']}, "
+            f"{meetings['openActionItems']} open action item(s)",
+        )
+    if table.row_count:
+        console.print(table)
 
 
 def show_customer_360(warehouse: Warehouse, email: str, console: Console | None = None) -> None:

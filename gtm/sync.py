@@ -61,9 +61,10 @@ class SourceResult:
 
 
 def configured(name: str) -> bool:
-    """A source is configured when its access token resolves (environment or .dlt/secrets.toml)."""
+    """A source is configured when its secret (an access token, or the product database's credentials)
+    resolves (environment or .dlt/secrets.toml)."""
     try:
-        return bool(dlt.secrets.get(f"sources.{name}.access_token"))
+        return bool(dlt.secrets.get(f"sources.{name}.{SOURCES[name].secret}"))
     except ConfigFieldMissingException:
         return False
 
@@ -281,7 +282,8 @@ def sync_source(
     started = time.monotonic()
     session = RetryingSession(timeout=source_timeout(name), expect_json=True)
     try:
-        source = SOURCES[name].load()(session=session)
+        spec = SOURCES[name]
+        source = spec.load()(session=session) if spec.http else spec.load()()
         if skip:
             for resource in source.resources.values():
                 resource.add_filter(lambda item: not mentions_forgotten(item, skip))
@@ -372,7 +374,8 @@ def run_sync(
         if configured(name):
             to_sync.append(name)
         else:
-            reason = f"no access token (set SOURCES__{name.upper()}__ACCESS_TOKEN)"
+            secret = SOURCES[name].secret
+            reason = f"no {secret.replace('_', ' ')} (set SOURCES__{name.upper()}__{secret.upper()})"
             results.append(SourceResult(name, "failed" if explicit else "skipped", error=reason))
     failed_unconfigured = [r.source for r in results if r.status == "failed"]
     start_run(settings, run_id, started_at, full, failed_unconfigured + to_sync)

@@ -19,6 +19,8 @@ class SourceSpec:
     name: str
     module: str
     factory: str
+    secret: str = "access_token"  # the setting that, once set, makes the source configured
+    http: bool = True  # an HTTP API: the factory takes the sync's counting ``session``
 
     def load(self) -> Callable[..., Any]:
         return getattr(import_module(self.module), self.factory)
@@ -28,4 +30,7 @@ SOURCES: dict[str, SourceSpec] = {
     "intercom": SourceSpec("intercom", "loaders.intercom", "intercom_source"),
     "hubspot": SourceSpec("hubspot", "loaders.hubspot", "hubspot_source"),
     "calendly": SourceSpec("calendly", "loaders.calendly", "calendly_source"),
+    "userflow": SourceSpec("userflow", "loaders.userflow", "userflow_source"),
+    "fathom": SourceSpec("fathom", "loaders.fathom", "fathom_source"),
+    "admin": SourceSpec("admin", "loaders.admin", "admin_source", secret="credentials", http=False),
 }

@@ -190,6 +190,17 @@ def checked_records(
         yield good
 
 
+def parse_iso_time(value: Any) -> datetime | None:
+    """An ISO 8601 timestamp (`2024-05-01T10:00:00Z`, fractions optional; naive means UTC) as an aware
+    datetime; None for null or empty; ValueError when it is not one."""
+    if value is None or value == "":
+        return None
+    if not isinstance(value, str):
+        raise ValueError(f"not a timestamp: {value!r}")
+    parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
+
+
 def timestamp_problem(
     record: Mapping[str, Any], fields: tuple[str, ...], required: tuple[str, ...]
 ) -> str | None:

@@ -17,8 +17,11 @@ from sandbox.calendly import CalendlyAPI
 from sandbox.company import Company
 from sandbox.crm import CRM
 from sandbox.ecb import EcbAPI
+from sandbox.fathom import FathomAPI
 from sandbox.hubspot import HubSpotAPI
 from sandbox.intercom import IntercomAPI
+from sandbox.product_db import ProductDB
+from sandbox.userflow import UserflowAPI
 
 
 class Stats:
@@ -152,13 +155,17 @@ class SandboxServer(ThreadingHTTPServer):
         token: str,
         rate_limit: int = 1000,
         rate_window: float = 10.0,
+        fathom_rate_limit: int = 60,
     ) -> None:
         self.company = company
         self.crm = CRM(company)  # HubSpot and Calendly data over the same people
+        self.product_db = ProductDB(self.crm)  # the product's own database (written on request, not served)
         vendors: list[Vendor] = [
             IntercomAPI(company, token, rate_limit, rate_window),
             HubSpotAPI(self.crm, token, rate_limit, rate_window),
             CalendlyAPI(self.crm, token, rate_limit, rate_window),
+            UserflowAPI(self.product_db, token, rate_limit, rate_window),
+            FathomAPI(self.crm, token, fathom_rate_limit, 60.0),  # Fathom: 60 requests a minute
             EcbAPI(company, company.seed),
         ]
         self.vendors = {vendor.name: vendor for vendor in vendors}
@@ -264,10 +271,11 @@ def make_server(
     anchor: datetime.date | None = None,
     rate_limit: int = 1000,
     rate_window: float = 10.0,
+    fathom_rate_limit: int = 60,
 ) -> SandboxServer:
     """A bound, not yet serving sandbox (port 0 = any free port)."""
     company = Company(seed=seed, customers=customers, anchor=anchor)
-    return SandboxServer((host, port), company, token, rate_limit, rate_window)
+    return SandboxServer((host, port), company, token, rate_limit, rate_window, fathom_rate_limit)
 
 
 def start_in_thread(**kwargs: Any) -> SandboxServer:

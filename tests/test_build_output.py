@@ -45,8 +45,8 @@ def test_build_summary_verbose_partial_parse_and_failures(warehouse: Warehouse, 
     dates = warehouse.query("select distinct as_of_date from marts.customer_health_history order by 1")
     assert [str(row["as_of_date"]) for row in dates] == ["2026-11-20", "2026-11-21"]
 
-    # --vars reaches dbt: every customer is healthy from a score of 0
-    warehouse.gtm("build", "--vars", "{health_status_healthy_min: 0}")
+    # --vars reaches dbt: every customer is healthy from a score of 0 once no signal caps the status
+    warehouse.gtm("build", "--vars", "{health_status_healthy_min: 0, health_status_cap_severities: []}")
     statuses = warehouse.query("select distinct health_status from marts.unified_customers")
     assert [row["health_status"] for row in statuses] == ["healthy"]
     bad = warehouse.gtm("build", "--vars", "{health_status_healthy_min: [", check=False)

@@ -113,7 +113,8 @@ def test_360_json_matches_the_marts_field_by_field(built: HistoryWarehouse, stat
     )
     assert (support["activeEscalation"] is not None) == row["has_open_priority_ticket"]
     assert view["engagementSummary"]["daysSinceContact"] == row["days_since_seen"]
-    assert view["usageSummary"]["available"] is False and "phase 3" in view["usageSummary"]["note"]
+    assert view["usageSummary"]["available"] is False
+    assert "SOURCES__ADMIN__CREDENTIALS" in view["usageSummary"]["note"]
 
     relationship = view["relationshipSummary"]
     assert [

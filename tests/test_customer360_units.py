@@ -7,7 +7,9 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from gtm.customer360 import DIMENSIONS, Facts, build_view, narrative, opportunities
+from rich.console import Console
+
+from gtm.customer360 import DIMENSIONS, Facts, build_view, narrative, opportunities, render
 
 AS_OF = date(2026, 11, 20)
 
@@ -95,6 +97,29 @@ def customer(**overrides: Any) -> dict[str, Any]:
         "open_deal_count",
         "open_deal_value",
         "last_deal_lost_date",
+    ):
+        row[column] = None
+    # Phase 3 columns: null while the product database, Userflow and Fathom are not connected.
+    for column in (
+        "engagement_basis",
+        "active_days_30d",
+        "last_login_at",
+        "usage_30d",
+        "usage_prev_30d",
+        "usage_trend",
+        "credits_balance",
+        "credits_used_30d",
+        "credits_days_left",
+        "exports_30d",
+        "seats_purchased",
+        "seats_used",
+        "seat_utilization",
+        "onboarding_progress",
+        "onboarding_completed_at",
+        "is_onboarding_stalled",
+        "meetings_90d",
+        "last_meeting_at",
+        "open_action_items",
     ):
         row[column] = None
     for name in DIMENSIONS:
@@ -245,7 +270,8 @@ def test_narrative_tells_the_calls_once_calendly_is_connected() -> None:
 def test_view_shape_usage_pending_and_stale_sources() -> None:
     view = build_view(Facts(customer(last_hubspot_sync=None, last_calendly_sync=None)))
     assert view["exitState"] is None  # no customer_exit_states row given
-    assert view["usageSummary"]["available"] is False and "phase 3" in view["usageSummary"]["note"]
+    assert view["usageSummary"]["available"] is False
+    assert "SOURCES__ADMIN__CREDENTIALS" in view["usageSummary"]["note"]
     assert view["staleSources"] == []  # synced 23:00 the day before T: within 24 hours
     intercom = next(s for s in view["dataSources"] if s["source"] == "intercom")
     assert intercom == {
@@ -259,7 +285,9 @@ def test_view_shape_usage_pending_and_stale_sources() -> None:
     assert {s["source"] for s in view["dataSources"] if not s["connected"]} == {
         "hubspot",
         "calendly",
+        "admin",
         "userflow",
+        "fathom",
     }
     stale = build_view(Facts(customer(last_intercom_sync=datetime(2026, 11, 18, 23, 59))))
     assert stale["staleSources"] == ["intercom"]
@@ -273,3 +301,60 @@ def test_view_shape_usage_pending_and_stale_sources() -> None:
         "trend30d": "insufficient_history",
         "delta30d": None,
     }
+
+
+def test_usage_section_shows_logins_trend_credits_seats_onboarding_and_meetings() -> None:
+    product = customer(
+        engagement_basis="product_logins",
+        logins_7d=4,
+        logins_30d=17,
+        active_days_30d=9,
+        last_login_at=datetime(2026, 11, 19, 8, 0),
+        usage_30d=300,
+        usage_prev_30d=500,
+        usage_trend=Decimal("-0.4000"),
+        credits_balance=120,
+        credits_used_30d=300,
+        credits_days_left=Decimal("12.0"),
+        exports_30d=6,
+        seats_purchased=5,
+        seats_used=5,
+        seat_utilization=Decimal("1.0000"),
+        product_account_id=7,
+        last_admin_sync=datetime(2026, 11, 19, 23, 0),
+        onboarding_progress=Decimal("0.6000"),
+        onboarding_completed_at=None,
+        is_onboarding_stalled=True,
+        meetings_90d=2,
+        last_meeting_at=datetime(2026, 11, 10, 10, 0),
+        open_action_items=1,
+    )
+    seats = {
+        "opportunity": "seat_expansion",
+        "detail": "5 of 5 seats used",
+        "estimated_mrr": Decimal("59.80"),
+        "estimated_mrr_native": Decimal("59.80"),
+        "currency": "usd",
+    }
+    exit_row = {
+        "exit_state": "attention_needed",
+        "exit_state_rule": 5,
+        "exit_state_reason": "onboarding_stalled",
+    }
+    view = build_view(Facts(product, exit_state=exit_row, opportunities=[seats]))
+    assert [o["type"] for o in view["opportunities"]] == ["seat_expansion"]
+    usage = view["usageSummary"]
+    assert usage["available"] is True and usage["note"] is None
+    assert usage["logins30d"] == 17 and usage["usageTrend"] == -0.4
+    assert usage["seats"] == {"purchased": 5, "used": 5, "utilization": 1.0}
+    assert usage["onboarding"]["stalled"] is True and usage["meetings"]["openActionItems"] == 1
+    admin = next(s for s in view["dataSources"] if s["source"] == "admin")
+    assert admin["connected"] is True and admin["matched"] is True
+    console = Console(record=True, width=160)
+    render(view, console)
+    text = console.export_text()
+    assert "4 in 7 days, 17 in 30 days (9 active days)" in text
+    assert "300 in 30 days vs 500 before: -40%" in text
+    assert "5 of 5 used (100%)" in text and "lasts 12.0 days" in text
+    assert "60% done, not completed (stalled)" in text
+    assert "2 in 90 days" in text and "1 open action item(s)" in text

@@ -15,10 +15,12 @@
             ~ var('mrr_drop_pct') ~ " / 100.0))",
         'no_owner_on_paying_account': "(last_hubspot_sync is not null and coalesce(mrr, 0) > 0"
             ~ " and (assigned_am_owner_id is null or coalesce(am_has_left, false)))",
+        'onboarding_stalled': "coalesce(is_onboarding_stalled, false)",
         'open_priority_ticket': "coalesce(has_open_priority_ticket, false)",
         'payment_failed': "payment_failed_at is not null",
         'payment_delinquent': "(coalesce(is_delinquent, false) or coalesce(subscription_status in ('past_due', 'unpaid'), false))",
         'repeated_no_shows': "coalesce(call_no_shows_90d >= " ~ var('repeated_no_shows_min') ~ ", false)",
+        'usage_decline': "coalesce(usage_trend <= " ~ var('usage_decline_trend') ~ ", false)",
     }) -%}
 {%- endmacro %}
 

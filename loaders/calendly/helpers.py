@@ -14,17 +14,9 @@ from loaders.calendly.settings import (
     LONGEST_EVENT_DAYS,
     NO_SHOW_WINDOW_DAYS,
 )
-from loaders.common import value_problem
+from loaders.common import parse_iso_time, value_problem
 
-
-def parse_time(value: Any) -> datetime | None:
-    """A Calendly timestamp (`2024-05-01T10:00:00.000000Z`) as an aware datetime; ValueError if not one."""
-    if value is None:
-        return None
-    if not isinstance(value, str):
-        raise ValueError(f"not a timestamp: {value!r}")
-    parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
+parse_time = parse_iso_time  # Calendly's `2024-05-01T10:00:00.000000Z`
 
 
 def iso(value: datetime) -> str:

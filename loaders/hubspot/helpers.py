@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Mapping
-from datetime import datetime, timezone
+from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from loaders.common import parse_iso_time
 from loaders.hubspot.settings import PAGE_SIZE, TIMESTAMP_PROPERTIES
 
 
@@ -16,16 +17,7 @@ def to_millis(value: datetime | None) -> int:
     return 0 if value is None else math.floor(value.timestamp() * 1000)
 
 
-def parse_timestamp(value: Any) -> datetime | None:
-    """A HubSpot ISO 8601 timestamp (`2024-05-01T10:00:00.123Z`, milliseconds optional) as an aware datetime.
-
-    Raises ValueError when the value is not one."""
-    if value is None or value == "":
-        return None
-    if not isinstance(value, str):
-        raise ValueError(f"not a timestamp: {value!r}")
-    parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
+parse_timestamp = parse_iso_time  # HubSpot's `2024-05-01T10:00:00.123Z`, milliseconds optional
 
 
 def search_body(

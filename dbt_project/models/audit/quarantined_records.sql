@@ -1,7 +1,7 @@
 -- Every record the platform could not use, with the reason and the raw values that failed: the loaders'
 -- quarantine (malformed records, every source) plus what the models cannot match or use (missing / invalid
--- email in Intercom, HubSpot or Calendly, conversations matching no customer, invalid subscriptions and
--- payments).
+-- email in Intercom, HubSpot, Calendly or the product database, conversations matching no customer, invalid
+-- subscriptions and payments).
 
 with
 
@@ -12,6 +12,10 @@ loader_quarantine as (
     select * from {{ ref('stg_hubspot__quarantine') }}
     union all
     select * from {{ ref('stg_calendly__quarantine') }}
+    union all
+    select * from {{ ref('stg_userflow__quarantine') }}
+    union all
+    select * from {{ ref('stg_fathom__quarantine') }}
 
 ),
 
@@ -30,6 +34,12 @@ hubspot_merges as (
 calendly_invitees as (
 
     select * from {{ ref('stg_calendly__invitees') }}
+
+),
+
+product_users as (
+
+    select * from {{ ref('stg_admin__users') }}
 
 ),
 
@@ -155,6 +165,28 @@ from_calendly_invitees as (
 
 ),
 
+from_product_users as (
+
+    select
+        {{ dbt.concat(["'admin:users:'", "cast(user_id as varchar)"]) }} as quarantine_id,
+        'admin' as source_name,
+        'users' as entity,
+        cast(user_id as varchar) as record_id,
+        case
+            when email is null or trim(email) = '' then 'missing_email'
+            else 'invalid_email'
+        end as reason,
+        {{ dbt.concat([
+            "'email='", "coalesce(email, '<null>')",
+            "'; name='", "coalesce(user_name, '<null>')",
+        ]) }} as raw_values,
+        updated_at as detected_at
+
+    from product_users
+    where not is_valid_email
+
+),
+
 matched_conversations as (
 
     select distinct conversation_contacts.conversation_id
@@ -259,6 +291,8 @@ unioned as (
     select * from from_hubspot_contacts
     union all
     select * from from_calendly_invitees
+    union all
+    select * from from_product_users
 
 ),
 

@@ -1,7 +1,7 @@
 -- Health score, health status, churn risk and data-quality score per customer (metrics.md; doc block
 -- `health_score`). Every sub-score, applied weight, weighted contribution and penalty is a column.
--- Phase 2 feeds the same components: while product logins are absent, engagement scores the call show rate
--- of the call window (engagement_basis); without an Intercom signup, tenure counts from the HubSpot
+-- Phase 2 and 3 feed the same components: engagement scores product logins (logins_30d) for a person with a
+-- product user, else the call show rate of the call window (engagement_basis); without an Intercom signup, tenure counts from the HubSpot
 -- createdate of a contact in a customer lifecycle stage (tenure_basis).
 -- customer_stage (paying, trialing, churned, lead) and is_in_health_scope (var `health_scope_stages`).
 -- health_status: the bands, then the status cap (var `health_status_cap_severities`) over the signals that need
@@ -239,11 +239,34 @@ final as (
         days_since_seen,
         logins_7d,
         logins_30d,
+        active_days_30d,
+        last_login_at,
+        product_user_id,
+        product_account_id,
+        product_account_name,
+        usage_30d,
+        usage_prev_30d,
+        usage_trend,
+        credits_balance,
+        credits_used_30d,
+        credits_days_left,
+        exports_30d,
+        seats_purchased,
+        seats_used,
+        seat_utilization,
+        userflow_signed_up_at,
+        onboarding_progress,
+        onboarding_completed_at,
+        is_onboarding_stalled,
+        meetings_90d,
+        last_meeting_at,
+        open_action_items,
         intercom_convos_total,
         intercom_convos_30d,
         open_tickets,
         has_open_priority_ticket,
         mentioned_cancel,
+        mentioned_cancel_source,
         csat_score,
         last_intercom_sync,
         lifecycle_stage,
@@ -267,6 +290,9 @@ final as (
         next_call_at,
         last_hubspot_sync,
         last_calendly_sync,
+        last_admin_sync,
+        last_userflow_sync,
+        last_fathom_sync,
         engagement_basis,
         tenure_basis,
         tenure_days,
@@ -294,22 +320,25 @@ final as (
         {{ health_status_capped_by('health_status_banded', 'cap_signal') }} as health_status_capped_by,
         cast({{ round_half_up('100 / (1 + exp(-1 * churn_z))', 0) }} as integer) as churn_risk,
         cast(
-            case when stripe_customer_id is not null then {{ var('dq_points_stripe_id') }} else 0 end
-            + case when subscription_count > 0 then {{ var('dq_points_mrr_subscription') }} else 0 end
-            + case when ltv > 0 then {{ var('dq_points_ltv') }} else 0 end
-            + case
-                when days_since_seen <= {{ var('dq_recent_activity_days') }}
-                    then {{ var('dq_points_recent_activity') }}
-                else 0
-            end
-            + case
-                when nullif(trim(location_country), '') is not null or nullif(trim(location_city), '') is not null
-                    then {{ var('dq_points_location') }}
-                else 0
-            end
-            + case when intercom_convos_total > 0 then {{ var('dq_points_conversation') }} else 0 end
-            + case when csat_score is not null then {{ var('dq_points_csat') }} else 0 end
-            as integer
+            least(
+                100,
+                case when stripe_customer_id is not null then {{ var('dq_points_stripe_id') }} else 0 end
+                + case when subscription_count > 0 then {{ var('dq_points_mrr_subscription') }} else 0 end
+                + case when ltv > 0 then {{ var('dq_points_ltv') }} else 0 end
+                + case
+                    when days_since_seen <= {{ var('dq_recent_activity_days') }}
+                        then {{ var('dq_points_recent_activity') }}
+                    else 0
+                end
+                + case
+                    when nullif(trim(location_country), '') is not null or nullif(trim(location_city), '') is not null
+                        then {{ var('dq_points_location') }}
+                    else 0
+                end
+                + case when intercom_convos_total > 0 then {{ var('dq_points_conversation') }} else 0 end
+                + case when csat_score is not null then {{ var('dq_points_csat') }} else 0 end
+                + case when product_user_id is not null then {{ var('dq_points_product_data') }} else 0 end
+            ) as integer
         ) as data_quality_score,
         match_confidence,
         source_count,

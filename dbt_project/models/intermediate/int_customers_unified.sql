@@ -1,5 +1,5 @@
 -- One row per customer (email_key): the union of every source's valid emails (Intercom contacts, live HubSpot
--- contacts, Calendly invitees), with match_confidence and source_count, and each domain's attributes joined
+-- contacts, Calendly invitees, product users, Userflow users, Fathom's external invitees), with match_confidence and source_count, and each domain's attributes joined
 -- on email_key. Profile fields come from Intercom, else HubSpot, else the latest Calendly booking. A new
 -- source adds one branch to customer_sources and its attributes below.
 
@@ -49,6 +49,43 @@ account_managers as (
 
 ),
 
+product_users as (
+
+    select * from {{ ref('int_product_users_matched') }}
+    where is_primary_user
+
+),
+
+product_logins as (
+
+    select * from {{ ref('int_product_logins_aggregated') }}
+
+),
+
+product_usage as (
+
+    select * from {{ ref('int_product_usage_trended') }}
+
+),
+
+product_accounts as (
+
+    select * from {{ ref('int_product_accounts_aggregated') }}
+
+),
+
+onboarding as (
+
+    select * from {{ ref('int_userflow_onboarding_aggregated') }}
+
+),
+
+meetings as (
+
+    select * from {{ ref('int_fathom_meetings_aggregated') }}
+
+),
+
 loads as (
 
     select * from {{ ref('stg_intercom__loads') }}
@@ -64,6 +101,35 @@ hubspot_loads as (
 calendly_loads as (
 
     select * from {{ ref('stg_calendly__loads') }}
+
+),
+
+product_loads as (
+
+    select
+        'admin' as source_name,
+        inserted_at
+
+    from {{ ref('stg_admin__loads') }}
+    where is_loaded
+
+    union all
+
+    select
+        'userflow' as source_name,
+        inserted_at
+
+    from {{ ref('stg_userflow__loads') }}
+    where is_loaded
+
+    union all
+
+    select
+        'fathom' as source_name,
+        inserted_at
+
+    from {{ ref('stg_fathom__loads') }}
+    where is_loaded
 
 ),
 
@@ -90,6 +156,30 @@ customer_sources as (
         'calendly' as source_name
 
     from calls
+
+    union all
+
+    select
+        email_key,
+        'admin' as source_name
+
+    from product_users
+
+    union all
+
+    select
+        email_key,
+        'userflow' as source_name
+
+    from onboarding
+
+    union all
+
+    select
+        email_key,
+        'fathom' as source_name
+
+    from meetings
 
 ),
 
@@ -128,16 +218,32 @@ calendly_sync as (
 
 ),
 
+product_sync as (
+
+    select
+        max(case when source_name = 'admin' then inserted_at end) as last_admin_sync,
+        max(case when source_name = 'userflow' then inserted_at end) as last_userflow_sync,
+        max(case when source_name = 'fathom' then inserted_at end) as last_fathom_sync
+
+    from product_loads
+
+),
+
 final as (
 
     select
         customers.email_key,
-        coalesce(contacts.email, hubspot_contacts.email, calls.email) as email,
+        coalesce(contacts.email, hubspot_contacts.email, calls.email, product_users.email, customers.email_key)
+            as email,
         coalesce(
             nullif(trim(contacts.contact_name), ''),
             hubspot_contacts.contact_name,
             nullif(trim(calls.invitee_name), ''),
-            {{ dbt.split_part('coalesce(contacts.email, hubspot_contacts.email, calls.email)', "'@'", 1) }}
+            product_users.user_name,
+            {{ dbt.split_part(
+                'coalesce(contacts.email, hubspot_contacts.email, calls.email, product_users.email, customers.email_key)',
+                "'@'", 1
+            ) }}
         ) as name,
         contacts.contact_id as intercom_contact_id,
         hubspot_contacts.contact_id as hubspot_contact_id,
@@ -169,15 +275,47 @@ final as (
         revenue.last_payment_amount,
         revenue.last_payment_date,
         revenue.next_renewal_date,
-        contacts.last_seen_at,
-        {{ dbt.datediff('cast(contacts.last_seen_at as date)', as_of_date(), 'day') }} as days_since_seen,
-        cast(null as integer) as logins_7d,
-        cast(null as integer) as logins_30d,
+        greatest(contacts.last_seen_at, product_logins.last_login_at, onboarding.userflow_last_seen_at)
+            as last_seen_at,
+        {{ dbt.datediff(
+            'cast(greatest(contacts.last_seen_at, product_logins.last_login_at, onboarding.userflow_last_seen_at)'
+            ~ ' as date)', as_of_date(), 'day'
+        ) }} as days_since_seen,
+        product_logins.logins_7d,
+        product_logins.logins_30d,
+        product_logins.active_days_30d,
+        product_logins.last_login_at,
+        product_users.user_id as product_user_id,
+        product_users.account_id as product_account_id,
+        product_accounts.account_name as product_account_name,
+        product_usage.usage_30d,
+        product_usage.usage_prev_30d,
+        product_usage.usage_trend,
+        product_accounts.credits_balance,
+        product_accounts.credits_used_30d,
+        product_accounts.credits_days_left,
+        product_accounts.exports_30d,
+        product_accounts.seats_purchased,
+        product_accounts.seats_used,
+        product_accounts.seat_utilization,
+        onboarding.userflow_signed_up_at,
+        onboarding.onboarding_progress,
+        onboarding.onboarding_completed_at,
+        coalesce(onboarding.is_onboarding_stalled, false) as is_onboarding_stalled,
+        meetings.meetings_90d,
+        meetings.last_meeting_at,
+        meetings.open_action_items,
         coalesce(support.intercom_convos_total, 0) as intercom_convos_total,
         coalesce(support.intercom_convos_30d, 0) as intercom_convos_30d,
         coalesce(support.open_tickets, 0) as open_tickets,
         coalesce(support.has_open_priority_ticket, false) as has_open_priority_ticket,
-        coalesce(support.mentioned_cancel, false) as mentioned_cancel,
+        coalesce(support.mentioned_cancel, false) or coalesce(meetings.mentioned_cancel_in_meeting, false)
+            as mentioned_cancel,
+        case
+            when support.mentioned_cancel and meetings.mentioned_cancel_in_meeting then 'both'
+            when support.mentioned_cancel then 'support'
+            when meetings.mentioned_cancel_in_meeting then 'meeting'
+        end as mentioned_cancel_source,
         support.csat_score,
         intercom_sync.last_intercom_sync,
         hubspot_contacts.created_at as hubspot_created_at,
@@ -209,6 +347,9 @@ final as (
         calls.next_call_at,
         hubspot_sync.last_hubspot_sync,
         calendly_sync.last_calendly_sync,
+        product_sync.last_admin_sync,
+        product_sync.last_userflow_sync,
+        product_sync.last_fathom_sync,
         case
             when customers.source_count >= 2 then 'high'
             else 'medium'
@@ -231,9 +372,22 @@ final as (
         on customers.email_key = calls.email_key
     left join account_managers
         on customers.email_key = account_managers.email_key
+    left join product_users
+        on customers.email_key = product_users.email_key
+    left join product_logins
+        on customers.email_key = product_logins.email_key
+    left join product_usage
+        on customers.email_key = product_usage.email_key
+    left join product_accounts
+        on product_users.account_id = product_accounts.account_id
+    left join onboarding
+        on customers.email_key = onboarding.email_key
+    left join meetings
+        on customers.email_key = meetings.email_key
     cross join intercom_sync
     cross join hubspot_sync
     cross join calendly_sync
+    cross join product_sync
 
 )
 

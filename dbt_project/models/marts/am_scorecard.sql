@@ -3,7 +3,9 @@
 -- is this owner, within the health scope (var `health_scope_stages`): MRR, average health, at-risk count (not
 -- healthy, as in at_risk_customers) and MRR, open pipeline, customers without a held call
 -- in var `am_no_call_days` days) and call discipline from the calls the AM hosted in the var
--- `call_window_days` days before T (held, no-shows, show rate). Doc block `am_scorecard`.
+-- `call_window_days` days before T (held, no-shows, show rate); product usage of the book (customers with a
+-- product user, their average logins in 30 days, how many show usage_decline or onboarding_stalled). Doc
+-- block `am_scorecard`.
 
 {%- set statuses = ['healthy', 'at_risk', 'high_risk', 'critical'] %}
 
@@ -52,7 +54,11 @@ book as (
                     then 1
                 else 0
             end
-        ) as customers_without_recent_call
+        ) as customers_without_recent_call,
+        sum(case when logins_30d is not null then 1 else 0 end) as product_customers,
+        avg(logins_30d) as avg_logins_30d,
+        sum(case when usage_trend <= {{ var('usage_decline_trend') }} then 1 else 0 end) as usage_declining,
+        sum(case when is_onboarding_stalled then 1 else 0 end) as onboarding_stalled
 
     from customers
     group by assigned_am_owner_id
@@ -96,6 +102,10 @@ final as (
         cast(coalesce(book.customers_with_risk_signals, 0) as integer) as customers_with_risk_signals,
         cast(coalesce(book.open_deal_value, 0) as decimal(18, 2)) as open_deal_value,
         cast(coalesce(book.customers_without_recent_call, 0) as integer) as customers_without_call_60d,
+        cast(coalesce(book.product_customers, 0) as integer) as product_customers,
+        cast({{ round_half_up('book.avg_logins_30d', 1) }} as decimal(9, 1)) as avg_logins_30d,
+        cast(coalesce(book.usage_declining, 0) as integer) as usage_declining_customers,
+        cast(coalesce(book.onboarding_stalled, 0) as integer) as onboarding_stalled_customers,
         cast(coalesce(hosted.calls_held, 0) as integer) as calls_held_90d,
         cast(coalesce(hosted.call_no_shows, 0) as integer) as call_no_shows_90d,
         cast(

@@ -1,13 +1,21 @@
 -- One row per (customer, open opportunity) for T (metrics.md, At risk, exit state and actions). Phase 1-2:
 -- trial_conversion (a trialing customer: the trial to convert) and second_subscription (a paying customer
 -- with a trialing subscription beside the paid ones). estimated_mrr is the trialing plans' monthly amount, in
--- the reporting currency (null when their currency has no rate; estimated_mrr_native keeps it).
+-- the reporting currency (null when their currency has no rate; estimated_mrr_native keeps it). Phase 3:
+-- seat_expansion and credits_running_low from product data (int_product_opportunities_identified, doc block
+-- `product_usage`) for customers in the health scope, valued in the reporting currency.
 
 with
 
 customers as (
 
     select * from {{ ref('unified_customers') }}
+
+),
+
+product_opportunities as (
+
+    select * from {{ ref('int_product_opportunities_identified') }}
 
 ),
 
@@ -56,6 +64,22 @@ opportunities as (
 
 ),
 
+product as (
+
+    select
+        product_opportunities.email_key,
+        product_opportunities.opportunity,
+        product_opportunities.detail,
+        product_opportunities.estimated_value,
+        customers.as_of_date
+
+    from product_opportunities
+    inner join customers
+        on product_opportunities.email_key = customers.email_key
+    where customers.is_in_health_scope
+
+),
+
 final as (
 
     select
@@ -72,6 +96,20 @@ final as (
         cast(as_of_date as date) as as_of_date
 
     from opportunities
+
+    union all
+
+    select
+        cast(email_key as varchar) as email_key,
+        cast(opportunity as varchar) as opportunity,
+        cast(detail as varchar) as detail,
+        cast(estimated_value as decimal(18, 2)) as estimated_mrr,
+        cast(estimated_value as decimal(18, 2)) as estimated_mrr_native,
+        cast(case when estimated_value is not null then '{{ var("reporting_currency") }}' end as varchar)
+            as currency,
+        cast(as_of_date as date) as as_of_date
+
+    from product
 
 )
 

@@ -3,7 +3,10 @@
 
 {%- set details = {
     'cancel_mention': dbt.concat([
-        "'cancel keyword in a customer message within " ~ var('cancel_window_days') ~ " days'",
+        "'cancel keyword in a customer '",
+        "case mentioned_cancel_source when 'meeting' then 'meeting' when 'both' then 'message and a meeting'"
+        ~ " else 'message' end",
+        "' within " ~ var('cancel_window_days') ~ " days'",
     ]),
     'deal_lost': dbt.concat([
         "'deal closed lost on '", "coalesce(cast(last_deal_lost_date as varchar), '?')",
@@ -22,6 +25,10 @@
     'no_owner_on_paying_account': "case when am_has_left then "
         ~ dbt.concat(["'account manager '", "assigned_am", "' has left'"])
         ~ " else 'no account manager (HubSpot owner or call host)' end",
+    'onboarding_stalled': dbt.concat([
+        "'onboarding '", "cast(cast(coalesce(onboarding_progress, 0) * 100 as integer) as varchar)",
+        "'% done, signed up '", "cast(cast(userflow_signed_up_at as date) as varchar)",
+    ]),
     'open_priority_ticket': dbt.concat([
         "cast(open_tickets as varchar)", "' open ticket(s), at least one priority'",
     ]),
@@ -35,6 +42,10 @@
     'repeated_no_shows': dbt.concat([
         "cast(call_no_shows_90d as varchar)", "' no-shows in " ~ var('call_window_days') ~ " days ('",
         "cast(calls_held_90d as varchar)", "' held)'",
+    ]),
+    'usage_decline': dbt.concat([
+        "'usage '", "cast(usage_prev_30d as varchar)", "' -> '", "cast(usage_30d as varchar)",
+        "' (" ~ var('usage_measure') ~ ", '", "cast(cast(usage_trend * 100 as integer) as varchar)", "'%)'",
     ]),
 } %}
 
