@@ -15,7 +15,7 @@ DOCS_PORT ?= 8080
 PYTEST_ARGS ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help install demo test sync build run alerts lint format docs grants bench chaos clean
+.PHONY: help install demo test sync build run alerts lint format docs grants bench bench-api serve chaos clean
 
 help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -75,6 +75,12 @@ bench: $(STAMP) ## Benchmarks (docs/benchmarks.md): CUSTOMERS=10000 synced, SCAL
 
 chaos: $(STAMP) ## RUNS randomized fault schedules (kills, faults, overlaps, bad records) on DuckDB and PostgreSQL
 	$(BIN)/python benchmarks/chaos.py --runs $(RUNS)
+
+bench-api: $(STAMP) ## Benchmark gtm serve: p50/p99 latency and 50 concurrent clients (CUSTOMERS=10000)
+	$(BIN)/python benchmarks/bench_api.py --customers $(CUSTOMERS)
+
+serve: $(STAMP) ## The HTTP API and dashboard on http://127.0.0.1:8000 (needs GTM_API_KEYS)
+	$(BIN)/gtm serve
 
 clean: ## Remove the local warehouse, dbt target and logs (keeps .venv)
 	rm -rf data target logs

@@ -50,6 +50,8 @@ class AlertConfig:
     min_interval: float = 1.0
     timeout: float = 30.0
     max_retries: int = 2
+    # GTM_REPORT_URL: where the `gtm report` page is published; the weekly digest links it when set
+    report_url: str | None = None
 
     @classmethod
     def from_env(cls) -> AlertConfig:
@@ -66,6 +68,7 @@ class AlertConfig:
         return cls(
             bot_token=os.environ.get("SLACK_BOT_TOKEN", "").strip() or None,
             webhook_url=os.environ.get("SLACK_WEBHOOK_URL", "").strip() or None,
+            report_url=os.environ.get("GTM_REPORT_URL", "").strip() or None,
             api_url=api_url if api_url.endswith("/") else api_url + "/",
             channels=channels,
             rule_channels=rule_channels,

@@ -255,6 +255,8 @@ def digest_message(facts: dict[str, Any], channel: str, dedupe_key: str) -> Mess
         section("*Top recommended actions*\n" + ("\n".join(action_lines) if action_lines else "none")),
         context(f"{period} digest · as of {facts['as_of_date']} · {versus}"),
     ]
+    if period == "weekly" and facts.get("report_url"):
+        blocks.insert(-1, section(f"<{facts['report_url']}|Open the dashboard report>"))
     text = (
         f"{period.title()} digest {facts['as_of_date']}: {facts['total_customers']:,} customers, "
         f"MRR {money(facts['total_mrr'])}, {facts['new_at_risk_count']:,} new at risk"

@@ -55,7 +55,7 @@ def new_messages(warehouse: Warehouse, config: AlertConfig, as_of: date, digest:
         key = digest_key(digest, as_of)
         if key in known:
             return []
-        facts = jsonable(digest_facts(warehouse, as_of, digest))
+        facts = {**jsonable(digest_facts(warehouse, as_of, digest)), "report_url": config.report_url}
         return [digest_message(facts, config.channel_for(f"digest_{digest}"), key)]
     rows = warehouse.query("select * from marts.alert_candidates")
     fresh = [jsonable(row) for row in rows if row["dedupe_key"] not in known]

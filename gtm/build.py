@@ -14,12 +14,13 @@ import os
 import shutil
 import sys
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
 from gtm.errors import GtmError, redact
 from gtm.settings import Settings
-from gtm.warehouse import check_writable
+from gtm.warehouse import check_writable, connect
 
 # dbt's advice: unit tests run in development and CI (tests/test_dbt_unit_tests.py), not in production
 PRODUCTION_EXCLUDE = ["--exclude-resource-type", "unit_test"]
@@ -217,4 +218,19 @@ def build(
             redact(f"dbt build {what}: {shown}; see {summary.log_path}"),
             summary,
         )
+    record_build(settings, select)
     return summary
+
+
+def record_build(settings: Settings, select: str | None) -> None:
+    """One row in ops.build_log per successful build (the API's /health reports the last one)."""
+    with connect(settings) as warehouse:
+        warehouse.execute("create schema if not exists ops")
+        warehouse.execute(
+            "create table if not exists ops.build_log"
+            " (finished_at timestamp not null, as_of_date date not null, selection varchar(200))"
+        )
+        warehouse.execute(
+            "insert into ops.build_log values (%s, %s, %s)",
+            (datetime.now(timezone.utc).replace(tzinfo=None), settings.as_of, select),
+        )

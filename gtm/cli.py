@@ -9,6 +9,7 @@ import traceback
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import date, timedelta
+from pathlib import Path
 from typing import Any, TypeVar
 
 import click
@@ -371,14 +372,17 @@ def customer(email: str, as_json: bool) -> None:
     and the exit state (docs/customer-360.md). --json prints the 360 JSON shape.
     """
     from gtm.customer360 import customer_view, render
+    from gtm.privacy import audit_cli
     from gtm.warehouse import connect
 
     try:
         email.encode("utf-8")
     except UnicodeEncodeError:
         raise GtmError("EMAIL is not valid UTF-8 text") from None
-    with connect(settings(), read_only=True) as warehouse:
+    config = settings()
+    with connect(config, read_only=True) as warehouse:
         view = customer_view(warehouse, email)
+    audit_cli(config, "gtm customer", [email.strip().lower()])
     if as_json:
         click.echo(json.dumps(view, indent=2))
     else:
@@ -509,6 +513,13 @@ def demo(customers: int, seed: int, as_of: str | None) -> None:
         if top:
             err.print(f"Customer 360 of the top at-risk customer ({top[0]['email']}):")
             show_customer_360(warehouse, top[0]["email"], out)
+    from gtm.web_cli import write_report
+
+    page = write_report(config, Path("data/dashboard.html"))
+    err.print(
+        f"Dashboard: open file://{page} in a browser (it works offline). For the live dashboard and the API:"
+        " GTM_API_KEYS=me:<secret> gtm serve, then http://127.0.0.1:8000/ (docs/api.md)."
+    )
 
 
 @cli.group()
@@ -573,13 +584,15 @@ def sandbox_product_db(
     err.print(f"set SOURCES__ADMIN__CREDENTIALS={redact(url or sqlite_url(out or ''))}")
 
 
-def _register_alerts() -> None:
+def _register_commands() -> None:
     from alerts.cli import alerts_command
+    from gtm.web_cli import audit, forget, report, serve
 
-    cli.add_command(alerts_command)
+    for command in (alerts_command, serve, report, audit, forget):
+        cli.add_command(command)
 
 
-_register_alerts()
+_register_commands()
 
 
 def main() -> None:

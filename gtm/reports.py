@@ -8,6 +8,7 @@ from decimal import Decimal
 from typing import Any
 
 from gtm.errors import GtmError
+from gtm.settings import PROJECT_DIR
 from gtm.warehouse import Warehouse
 
 STATUSES = ("healthy", "at_risk", "high_risk", "critical")
@@ -25,6 +26,14 @@ def jsonable(value: Any) -> Any:
     if isinstance(value, list):
         return [jsonable(item) for item in value]
     return value
+
+
+def reporting_currency() -> str:
+    """The reporting currency of every amount in the marts: dbt var `reporting_currency`, upper case."""
+    import yaml
+
+    project = yaml.safe_load((PROJECT_DIR / "dbt_project.yml").read_text())
+    return str(project["vars"]["reporting_currency"]).upper()
 
 
 def _require(warehouse: Warehouse, table: str) -> None:
@@ -109,6 +118,7 @@ def summary(warehouse: Warehouse, am: str | None = None) -> dict[str, Any]:
 
 AT_RISK_COLUMNS = (
     "risk_rank",
+    "email_key",
     "email",
     "name",
     "customer_stage",
@@ -156,3 +166,45 @@ def am_scorecard(warehouse: Warehouse) -> list[dict[str, Any]]:
         jsonable(row)
         for row in warehouse.query("select * from marts.am_scorecard order by mrr desc, am_name")
     ]
+
+
+def at_risk_page(warehouse: Warehouse, after_rank: int, limit: int) -> list[dict[str, Any]]:
+    """marts.at_risk_customers after `after_rank`, in rank order (the API's pages)."""
+    _require(warehouse, "at_risk_customers")
+    rows = warehouse.query(
+        "select * from marts.at_risk_customers where risk_rank > %s order by risk_rank limit %s",
+        (after_rank, limit),
+    )
+    return [jsonable(row) for row in rows]
+
+
+def unconverted_mrr(warehouse: Warehouse) -> dict[str, float]:
+    """MRR of the health scope left out of total_mrr for want of an exchange rate, per currency (upper
+    case) in that currency: marts.unconverted_amounts."""
+    if not warehouse.table_exists("marts", "unconverted_amounts"):
+        return {}
+    rows = warehouse.query(
+        "select currency, scope_native_amount from marts.unconverted_amounts"
+        " where amount = 'mrr' and scope_customers > 0 order by currency"
+    )
+    return {row["currency"].upper(): jsonable(row["scope_native_amount"]) for row in rows}
+
+
+def date_column(warehouse: Warehouse, table: str) -> str:
+    """The first date column of a mart (the one its date filters apply to)."""
+    rows = warehouse.query(
+        "select column_name from information_schema.columns where table_schema = 'marts'"
+        " and table_name = %s and lower(data_type) = 'date' order by ordinal_position",
+        (table,),
+    )
+    if not rows:
+        raise GtmError(f"marts.{table} has no date column")
+    return rows[0]["column_name"]
+
+
+def last_build_at(warehouse: Warehouse) -> str | None:
+    """When the last successful `gtm build` finished (ops.build_log), ISO UTC."""
+    if not warehouse.table_exists("ops", "build_log"):
+        return None
+    rows = warehouse.query("select max(finished_at) as finished_at from ops.build_log")
+    return jsonable(rows[0]["finished_at"]) if rows else None

@@ -19,6 +19,7 @@ from dlt.common.configuration.exceptions import ConfigFieldMissingException
 from dlt.destinations.impl.postgres.configuration import PostgresCredentials
 
 from gtm.errors import GtmError, redact
+from gtm.privacy import forgotten_hashes, mentions_forgotten
 from gtm.settings import PROJECT_DIR, Settings
 from gtm.warehouse import connect, duckdb_lock_error
 from loaders import SOURCES
@@ -162,6 +163,14 @@ def describe_failure(name: str, exc: BaseException, session: RetryingSession) ->
     return f"{name}: sync failed: {type(root).__name__}: {first_line}"
 
 
+def forgotten(settings: Settings) -> frozenset[str]:
+    """The hashes of ops.forgotten (people erased by `gtm forget`); empty on a new warehouse."""
+    if settings.warehouse == "duckdb" and not settings.duckdb_path.exists():
+        return frozenset()
+    with connect(settings, read_only=True) as warehouse:
+        return forgotten_hashes(warehouse)
+
+
 def loaded_rows(pipeline: dlt.Pipeline) -> dict[str, int]:
     """Rows per table this run loaded, pending packages of an interrupted run included (dlt normalizes and
     loads those first, in a step of their own)."""
@@ -261,13 +270,23 @@ def drop_traces(name: str, settings: Settings) -> None:
         (directory / f"gtm_{name}" / "trace.pickle").unlink(missing_ok=True)
 
 
-def sync_source(name: str, settings: Settings, full: bool = False, progress: bool = False) -> SourceResult:
-    """Load one source; never raises for the source's own failures (they come back in the result)."""
+def sync_source(
+    name: str,
+    settings: Settings,
+    full: bool = False,
+    progress: bool = False,
+    skip: frozenset[str] = frozenset(),
+) -> SourceResult:
+    """Load one source, without the records naming a person in `skip` (hashes of ops.forgotten); never
+    raises for the source's own failures (they come back in the result)."""
     started = time.monotonic()
     session = RetryingSession(timeout=source_timeout(name), expect_json=True)
     try:
         spec = SOURCES[name]
         source = spec.load()(session=session) if spec.http else spec.load()()
+        if skip:
+            for resource in source.resources.values():
+                resource.add_filter(lambda item: not mentions_forgotten(item, skip))
         with Progress(name, session, period=10.0 if progress else None):
             if full:
                 pipeline = full_refresh(name, settings, source)
@@ -350,6 +369,7 @@ def run_sync(
     started_at = datetime.now(timezone.utc)
     explicit = bool(names) or bool(os.environ.get("GTM_SOURCES", "").strip())
     results, to_sync = [], []
+    skip = forgotten(settings)
     for name in selected_sources(names):
         if configured(name):
             to_sync.append(name)
@@ -364,7 +384,7 @@ def run_sync(
             finish_source(settings, run_id, result)
     for name in to_sync:
         try:
-            result = sync_source(name, settings, full=full, progress=progress)
+            result = sync_source(name, settings, full=full, progress=progress, skip=skip)
         except BaseException as exc:  # noqa: BLE001 - Ctrl-C or an error outside the loader: recorded
             result = SourceResult(name, "failed", error=redact(f"{name}: sync failed: {type(exc).__name__}"))
             finish_source(settings, run_id, result)

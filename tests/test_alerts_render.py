@@ -109,34 +109,37 @@ def test_source_sync_alert_names_the_source() -> None:
     assert text.startswith("#ops\n") and "source intercom" in text and "Check the source credentials" in text
 
 
+DIGEST_FACTS: dict[str, Any] = {
+    "period": "daily",
+    "as_of_date": "2026-11-20",
+    "compared_with": "2026-11-19",
+    "total_customers": 1200,
+    "paying_customers": 900,
+    "total_mrr": 45000.5,
+    "total_arr": 540006.0,
+    "avg_health_score": 61.2,
+    "previous_total_mrr": 44000.5,
+    "health": {
+        "healthy": {"count": 700, "mrr": 1, "previous_count": 710},
+        "critical": {"count": 50, "mrr": 1, "previous_count": 40},
+    },
+    "new_at_risk_count": 1,
+    "new_at_risk_mrr": 299.0,
+    "new_at_risk": [
+        {
+            "name": "Ana",
+            "email": "ana@x.com",
+            "mrr": 299.0,
+            "health_score": 45,
+            "health_status": "high_risk",
+        }
+    ],
+    "top_actions": [{"recommended_action": "Call within 24h", "customers": 12, "mrr": 4000.0}],
+}
+
+
 def test_digest_shows_totals_changes_new_at_risk_and_actions() -> None:
-    facts = {
-        "period": "daily",
-        "as_of_date": "2026-11-20",
-        "compared_with": "2026-11-19",
-        "total_customers": 1200,
-        "paying_customers": 900,
-        "total_mrr": 45000.5,
-        "total_arr": 540006.0,
-        "avg_health_score": 61.2,
-        "previous_total_mrr": 44000.5,
-        "health": {
-            "healthy": {"count": 700, "mrr": 1, "previous_count": 710},
-            "critical": {"count": 50, "mrr": 1, "previous_count": 40},
-        },
-        "new_at_risk_count": 1,
-        "new_at_risk_mrr": 299.0,
-        "new_at_risk": [
-            {
-                "name": "Ana",
-                "email": "ana@x.com",
-                "mrr": 299.0,
-                "health_score": 45,
-                "health_status": "high_risk",
-            }
-        ],
-        "top_actions": [{"recommended_action": "Call within 24h", "customers": 12, "mrr": 4000.0}],
-    }
+    facts = dict(DIGEST_FACTS)
     message = digest_message(facts, "#daily-summaries", digest_key("daily", date(2026, 11, 20)))
     text = render_text(message)
     assert text.startswith("#daily-summaries\n")
@@ -160,3 +163,14 @@ def test_channels_come_from_the_environment(monkeypatch: Any) -> None:
     assert config.channel_for("source_sync") == "#data-ops"
     assert config.channel_for("cancel_mention") == "#customer-alerts"
     assert config.channel_for("digest_weekly") == "#daily-summaries"
+
+
+def test_weekly_digest_links_the_report_when_its_url_is_set() -> None:
+    url = "https://intranet.example.com/gtm/dashboard.html"
+    weekly = {**DIGEST_FACTS, "period": "weekly", "report_url": url}
+    key = digest_key("weekly", date(2026, 11, 20))
+    assert f"<{url}|Open the dashboard report>" in render_text(digest_message(weekly, "#c", key))
+    unset = {**weekly, "report_url": None}
+    assert url not in render_text(digest_message(unset, "#c", key))
+    daily = {**DIGEST_FACTS, "report_url": url}
+    assert url not in render_text(digest_message(daily, "#c", digest_key("daily", date(2026, 11, 20))))

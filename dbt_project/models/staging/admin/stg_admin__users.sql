@@ -31,3 +31,4 @@ renamed as (
 )
 
 select * from renamed
+where {{ not_forgotten('email_key') }}

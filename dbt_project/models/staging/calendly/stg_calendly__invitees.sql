@@ -52,3 +52,4 @@ renamed as (
 )
 
 select * from renamed
+where {{ not_forgotten('email_key') }}

@@ -28,3 +28,4 @@ renamed as (
 )
 
 select * from renamed
+where {{ not_forgotten('assignee_email_key') }}

@@ -27,3 +27,4 @@ renamed as (
 )
 
 select * from renamed
+where {{ not_forgotten('speaker_email_key') }}

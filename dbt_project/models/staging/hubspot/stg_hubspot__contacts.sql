@@ -48,3 +48,4 @@ renamed as (
 )
 
 select * from renamed
+where {{ not_forgotten('email_key') }}

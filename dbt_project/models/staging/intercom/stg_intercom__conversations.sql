@@ -47,3 +47,4 @@ renamed as (
 )
 
 select * from renamed
+where {{ not_forgotten('lower(trim(source_author_email))') }}
