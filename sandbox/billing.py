@@ -1026,3 +1026,67 @@ def intercom_attributes(customer: dict, latest: int) -> tuple[list[dict], list[d
         for charge in sorted(charges, key=lambda charge: charge["created"], reverse=True)[:12]
     ]
     return subscriptions, payments
+
+
+# ---- derived: ChartMogul's reading ---------------------------------------------------------------------
+MONTHLY_FACTOR = {"month": 1.0, "year": 1 / 12, "week": 52 / 12}
+
+
+def day_of(ts: int) -> int:
+    """The UTC day number (days since 1970-01-01) of `ts`."""
+    return ts // DAY
+
+
+def chartmogul_mrr(sub: dict, day: int, now: int) -> int:
+    """ChartMogul's MRR in cents of a subscription on `day`: from the first paid service period to the end
+    of the last invoiced one (unpaid subscriptions stay until canceled), net of the invoice's discount (a
+    `once` coupon lowers its one invoice), never during a trial or while incomplete."""
+    failure = sub["failure"]
+    if failure and failure["outcome"] == "incomplete":
+        return 0
+    bounds = periods(sub, now)
+    if not bounds or day < day_of(bounds[0][0]):
+        return 0
+    if sub["ended_at"] is not None and day >= day_of(bounds[-1][1]):
+        return 0
+    covering = [n for n, (begin, _) in enumerate(bounds) if day_of(begin) <= day]
+    begin = bounds[covering[-1]][0]
+    phase = phase_at(sub, day * DAY + DAY - 1)
+    factor = MONTHLY_FACTOR[sub["interval"]] / sub["interval_count"]
+    value = sub_price(sub, phase)["unit_amount"] * phase["quantity"] * factor
+    discount = sub["discount"]
+    if discount and begin >= discount["start"]:
+        fields = COUPONS[discount["coupon"]]
+        first = min(b for b, _ in bounds if b >= discount["start"])
+        if coupon_applies(sub, begin, begin == first):
+            if fields["percent_off"]:
+                value *= 1 - fields["percent_off"] / 100
+            else:
+                value = max(0.0, value - fields["amount_off"] * factor)
+    return round(value)
+
+
+def chartmogul_activities(customer: dict, now: int) -> list[dict]:
+    """ChartMogul's MRR activities of one Stripe customer: (day, type, movement cents, mrr cents)."""
+    days: set[int] = set()
+    for sub in customer["subscriptions"]:
+        for begin, end in periods(sub, now):
+            days.update((day_of(begin), day_of(end)))
+        days.update(day_of(phase["at"]) for phase in sub["phases"])
+        if sub["ended_at"] is not None:
+            days.add(day_of(sub["ended_at"]))
+    activities = []
+    previous, ever = 0, False
+    for day in sorted(d for d in days if d <= day_of(now)):
+        total = sum(chartmogul_mrr(sub, day, now) for sub in customer["subscriptions"])
+        if total == previous:
+            continue
+        if previous == 0:
+            kind = "reactivation" if ever else "new_biz"
+        elif total == 0:
+            kind = "churn"
+        else:
+            kind = "expansion" if total > previous else "contraction"
+        activities.append({"day": day, "type": kind, "movement": total - previous, "mrr": total})
+        previous, ever = total, True
+    return activities

@@ -324,6 +324,7 @@ class Company:
         self._conversation_overrides: dict[tuple[int, int], dict] = {}
         self._added_ids: dict[str, int] = {}
         self._added_conversation_ids: dict[str, int] = {}
+        self._billing_changes: dict[int, list[dict]] = {}  # contact index -> price/quantity changes
         self.version = 0  # bumped on every change, so caches over query results can key on it
 
     # ---- identities -----------------------------------------------------------------------------------
@@ -667,7 +668,38 @@ class Company:
         kind = self.slot(index)
         rng = random.Random(f"{self.seed}:{index}:billing")
         stripe_kind = kind if kind in _STRIPE_KINDS else None  # other slots get random Stripe data
-        return billing.generate(rng, stripe_kind, self._generated_times(index)[0], self.latest_ts)
+        customers = billing.generate(rng, stripe_kind, self._generated_times(index)[0], self.latest_ts)
+        for change in self._billing_changes.get(index, []):
+            sub = next(s for c in customers for s in c["subscriptions"] if s["id"] == change["subscription"])
+            last = sub["phases"][-1]
+            sub["phases"].append(
+                {
+                    "at": change["at"],
+                    "tier": change["tier"] or last["tier"],
+                    "quantity": change["quantity"] or last["quantity"],
+                }
+            )
+        return customers
+
+    @property
+    def billing_now(self) -> int:
+        """The sandbox's billing clock: the end of generated history, a minute later per change made."""
+        return self.latest_ts + 60 * sum(len(changes) for changes in self._billing_changes.values())
+
+    def change_subscription(
+        self, index: int, subscription_id: str, quantity: int | None = None, tier: str | None = None
+    ) -> None:
+        """Change a subscription's quantity and/or tier now (on the billing clock), as a customer would."""
+        with self._lock:
+            subs = {s["id"] for c in self.billing(index) for s in c["subscriptions"]}
+            if subscription_id not in subs:
+                raise KeyError(subscription_id)
+            if tier is not None and tier not in billing.TIER_RANK:
+                raise ValueError(f"unknown tier {tier}")
+            at = self.billing_now + 60
+            change = {"subscription": subscription_id, "quantity": quantity, "tier": tier, "at": at}
+            self._billing_changes.setdefault(index, []).append(change)
+            self.version += 1
 
     def has_stripe(self, index: int) -> bool:
         """Whether generated contact `index` is a Stripe customer (cheap: no record is built)."""
@@ -680,7 +712,7 @@ class Company:
         """Intercom's Stripe app attributes: flat stripe_* fields plus the two arrays, from the history."""
         kind = self.slot(index)
         customer = self.billing(index)[0]
-        subscriptions, payments = billing.intercom_attributes(customer, self.latest_ts)
+        subscriptions, payments = billing.intercom_attributes(customer, self.billing_now)
         primary = subscriptions[0] if subscriptions else None
         last_charge = next((p for p in payments if p["status"] == "succeeded"), None)
         attributes: dict[str, Any] = {

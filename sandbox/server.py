@@ -14,10 +14,12 @@ from urllib.parse import parse_qs, urlsplit
 
 from sandbox.api import BadRequest, Request, Response, Vendor
 from sandbox.calendly import CalendlyAPI
+from sandbox.chartmogul import ChartMogulAPI
 from sandbox.company import Company
 from sandbox.crm import CRM
 from sandbox.hubspot import HubSpotAPI
 from sandbox.intercom import IntercomAPI
+from sandbox.stripe import StripeAPI
 
 
 class Stats:
@@ -158,6 +160,8 @@ class SandboxServer(ThreadingHTTPServer):
             IntercomAPI(company, token, rate_limit, rate_window),
             HubSpotAPI(self.crm, token, rate_limit, rate_window),
             CalendlyAPI(self.crm, token, rate_limit, rate_window),
+            StripeAPI(company, token, rate_limit, rate_window),
+            ChartMogulAPI(company, token, rate_limit, rate_window),
         ]
         self.vendors = {vendor.name: vendor for vendor in vendors}
         self.stats = Stats(tuple(key for vendor in vendors for key in vendor.stats_keys))
