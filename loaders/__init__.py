@@ -28,4 +28,6 @@ SOURCES: dict[str, SourceSpec] = {
     "intercom": SourceSpec("intercom", "loaders.intercom", "intercom_source"),
     "hubspot": SourceSpec("hubspot", "loaders.hubspot", "hubspot_source"),
     "calendly": SourceSpec("calendly", "loaders.calendly", "calendly_source"),
+    "stripe": SourceSpec("stripe", "loaders.stripe", "stripe_source"),
+    "chartmogul": SourceSpec("chartmogul", "loaders.chartmogul", "chartmogul_source"),
 }
