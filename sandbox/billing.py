@@ -723,6 +723,8 @@ def ledger(sub: dict, latest: int) -> tuple[list[dict], list[dict], list[dict]]:
         if any(line["proration"] for line in lines):
             reason = "subscription_cycle"
         invoice = _invoice(rng, sub, begin, lines, "paid", reason, discounted, tax)
+        if discounted:
+            invoice["discount"] = discount_object(sub)
         invoices.append(invoice)
         _pay(rng, sub, invoice, k, latest, charges, refunds)
         if sub["void_period"] == k:

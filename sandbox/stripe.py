@@ -127,7 +127,10 @@ class Ledger:
                 updates.append(failure["at"])
         if sub["cancel_at_period_end"] and sub["canceled_at"]:
             updates.append(sub["canceled_at"])
-        events.extend(event("customer.subscription.updated", obj, at) for at in updates)
+        # a subscription event carries the subscription as it was right after the change
+        events.extend(
+            event("customer.subscription.updated", billing.subscription_object(sub, at), at) for at in updates
+        )
         if sub["ended_at"] is not None:
             events.append(event("customer.subscription.deleted", obj, sub["ended_at"]))
         for invoice in invoices:

@@ -32,6 +32,7 @@ from loaders.stripe.settings import (
     LIST_PATHS,
     NESTED_HINTS,
     PAGE_SIZE,
+    SUBSCRIPTION_UPDATED,
 )
 
 SOURCE = "stripe"
@@ -134,4 +135,20 @@ def stripe_source(
 
         return resource
 
-    return [make_resource(name) for name in LIST_PATHS]
+    @dlt.resource(
+        name="subscription_events",
+        primary_key="id",
+        write_disposition="merge",
+        columns=COLUMNS["subscription_events"],
+        nested_hints=NESTED_HINTS["subscription_events"],
+    )
+    def subscription_events() -> Iterator[Any]:
+        found = changes()
+        if found is None:
+            pages: Any = listing(EVENTS_PATH, {"type": SUBSCRIPTION_UPDATED})
+        else:
+            pages = [found.subscription_updates]
+        for page in pages:
+            yield from checked_records(SOURCE, "subscription_events", page, checked)
+
+    return [make_resource(name) for name in LIST_PATHS] + [subscription_events]

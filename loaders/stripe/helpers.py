@@ -10,7 +10,7 @@ from dlt.sources.helpers.rest_client.paginators import BaseReferencePaginator
 from requests import Request, Response
 
 from loaders.common import timestamp_problem
-from loaders.stripe.settings import EVENT_OBJECTS, EVENTS_DAYS, EVENTS_MARGIN_SECONDS
+from loaders.stripe.settings import EVENT_OBJECTS, EVENTS_DAYS, EVENTS_MARGIN_SECONDS, SUBSCRIPTION_UPDATED
 
 
 class StripePaginator(BaseReferencePaginator):
@@ -40,6 +40,7 @@ class Changes:
     refunded_charges: set[str] = field(default_factory=set)
     newest: int | None = None
     newest_ids: list[str] = field(default_factory=list)  # events of the newest second, skipped next time
+    subscription_updates: list[Mapping[str, Any]] = field(default_factory=list)
 
 
 def changes_of(events: Iterable[Mapping[str, Any]], cursor: int, seen: Iterable[str] = ()) -> Changes:
@@ -55,6 +56,8 @@ def changes_of(events: Iterable[Mapping[str, Any]], cursor: int, seen: Iterable[
         resource = EVENT_OBJECTS.get(obj.get("object"))
         if resource and isinstance(obj.get("id"), str):
             changes.ids[resource].add(obj["id"])
+        if event.get("type") == SUBSCRIPTION_UPDATED:
+            changes.subscription_updates.append(event)
         if event.get("type") == "charge.refunded" and isinstance(obj.get("id"), str):
             changes.refunded_charges.add(obj["id"])
         created = event.get("created")

@@ -34,6 +34,9 @@ EVENT_OBJECTS = {
     "charge": "charges",
 }
 EVENTS_PATH = "/v1/events"
+# Subscription changes inside the current period show on no invoice yet; Stripe's events of this type
+# (the subscription as it was after each change) date them while Stripe keeps them.
+SUBSCRIPTION_UPDATED = "customer.subscription.updated"
 INVOICE_LINES_PATH = "/v1/invoices/{id}/lines"
 
 
@@ -127,7 +130,24 @@ COLUMNS = {
         id="text", charge="text", status="text", currency="text", amount="bigint", created="bigint"
     ),
 }
+COLUMNS["subscription_events"] = _cols(
+    id="text", type="text", created="bigint", data__object__id="text", data__object__status="text"
+)
 NESTED_HINTS = {
+    "subscription_events": {
+        ("data__object__items__data",): {
+            "columns": _cols(
+                id="text",
+                quantity="bigint",
+                price__id="text",
+                price__unit_amount="bigint",
+                price__currency="text",
+                price__recurring__interval="text",
+                price__recurring__interval_count="bigint",
+                price__recurring__usage_type="text",
+            )
+        }
+    },
     "subscriptions": {
         ("items__data",): {
             "columns": _cols(
