@@ -49,7 +49,7 @@ def make_client(access_token: str, base_url: str, session: RetryingSession | Non
     )
 
 
-@dlt.source(name=SOURCE, max_table_nesting=3)
+@dlt.source(name=SOURCE, max_table_nesting=4)
 def stripe_source(
     access_token: str = dlt.secrets.value,
     base_url: str = DEFAULT_BASE_URL,
