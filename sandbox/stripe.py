@@ -7,7 +7,8 @@ url}`, newest first, paged with `limit` (1-100, default 10) and `starting_after`
 by `created` (`created=ts` or `created[gt|gte|lt|lte]=ts`) and, where Stripe has them, `customer`,
 `status` (subscriptions: default every status but canceled, `status=all` for all), `subscription`,
 `type` / `types[]` (events). `expand[]` replaces an id by its object. Events can only be listed for the
-last 30 days (real clock), like Stripe's. Errors are Stripe's `{"error": {"type", "message", ...}}`.
+last 30 days, like Stripe's, counted on the sandbox's clock (its anchor day, a minute later per change).
+Errors are Stripe's `{"error": {"type", "message", ...}}`.
 """
 
 from __future__ import annotations
@@ -172,6 +173,10 @@ class StripeAPI:
         self._lists: dict[tuple, tuple[list[dict], dict[str, int]]] = {}
         self.versions_seen: dict[str, int] = {}
 
+    def today(self) -> int:
+        """The sandbox's clock: its anchor day, moved on by the changes made (see Company.billing_now)."""
+        return self.company.anchor_ts + self.company.billing_now - self.company.latest_ts
+
     def ledger(self) -> Ledger:
         """The objects, rebuilt when the company changed."""
         with self._lock:
@@ -234,7 +239,7 @@ class StripeAPI:
             )
         if len(parts) != 3:
             raise StripeError(404, f"Unrecognized request URL ({request.method}: {request.path}).")
-        if resource == "events" and obj["created"] < time.time() - EVENT_DAYS * 86_400:
+        if resource == "events" and obj["created"] < self.today() - EVENT_DAYS * 86_400:
             raise StripeError(404, f"No such event: '{parts[2]}'", "id", "resource_missing")
         expanded = self._expand(ledger, self._served(obj), query.get("expand[]", []), "")
         return Response(200, expanded, records={"stripe_objects_returned": 1})
@@ -282,11 +287,7 @@ class StripeAPI:
             for name, values in query.items()
             if name not in ("limit", "starting_after", "ending_before", "expand[]")
         }
-        key = (
-            resource,
-            tuple(sorted(filters.items())),
-            int(time.time()) // 60 if resource == "events" else 0,
-        )
+        key = (resource, tuple(sorted(filters.items())))
         with self._lock:
             cached = self._lists.get(key)
         if cached is None:
@@ -322,7 +323,7 @@ class StripeAPI:
             ):
                 return False
         if resource == "events":
-            if obj["created"] < time.time() - EVENT_DAYS * 86_400:
+            if obj["created"] < self.today() - EVENT_DAYS * 86_400:
                 return False
             types = query.get("types[]", []) + ([one("type")] if one("type") else [])
             if types and not any(

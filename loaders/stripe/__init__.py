@@ -55,6 +55,7 @@ def stripe_source(
     base_url: str = DEFAULT_BASE_URL,
     page_size: int = PAGE_SIZE,
     session: RetryingSession | None = None,
+    now: int | None = None,
 ) -> Any:
     """Stripe billing objects of one account.
 
@@ -63,6 +64,7 @@ def stripe_source(
         base_url: API base URL (``SOURCES__STRIPE__BASE_URL``), e.g. a proxy or the sandbox.
         page_size: objects per list page; 100 is Stripe's maximum.
         session: HTTP session to use (tests and ``gtm sync`` pass one to count requests).
+        now: Unix seconds taken as now for the 30-day events window (default: the clock).
     """
     client = make_client(access_token, base_url, session)
     plan: dict[str, Any] = {}
@@ -86,9 +88,9 @@ def stripe_source(
             return plan["changes"]
         state = dlt.current.source_state().setdefault("events", {})
         cursor = state.get("cursor")
-        if needs_full_sync(cursor, int(time.time())):
+        if needs_full_sync(cursor, now or int(time.time())):
             newest = get(EVENTS_PATH, {"limit": 1})["data"]  # before listing: nothing is missed meanwhile
-            state["cursor"] = newest[0]["created"] if newest else int(time.time())
+            state["cursor"] = newest[0]["created"] if newest else now or int(time.time())
             state["cursor_ids"] = [newest[0]["id"]] if newest else []
             plan["changes"] = None
         else:
