@@ -18,6 +18,13 @@ revenue as (
 
 ),
 
+stripe_revenue as (
+
+    -- revenue of record when Stripe is connected (phase 4); Intercom's attributes otherwise
+    select * from {{ ref('int_stripe_customer_revenue') }}
+
+),
+
 support as (
 
     select * from {{ ref('int_support_aggregated') }}
@@ -146,21 +153,30 @@ final as (
         contacts.contact_id as intercom_contact_id,
         hubspot_contacts.contact_id as hubspot_contact_id,
         hubspot_contacts.company_name,
-        contacts.stripe_customer_id,
+        coalesce(stripe_revenue.stripe_customer_id, contacts.stripe_customer_id) as stripe_customer_id,
         contacts.location_country,
         contacts.location_city,
         cast(contacts.created_at as date) as signup_date,
-        revenue.has_stripe_data,
-        revenue.mrr_unrounded,
-        revenue.mrr,
-        revenue.arr,
-        revenue.ltv,
+        coalesce(stripe_revenue.email_key is not null, revenue.has_stripe_data) as has_stripe_data,
+        case
+            when stripe_revenue.email_key is not null then 'stripe'
+            when revenue.has_stripe_data then 'intercom_attributes'
+        end as revenue_basis,
+        case when stripe_revenue.email_key is not null then stripe_revenue.mrr_unrounded else revenue.mrr_unrounded end
+            as mrr_unrounded,
+        case when stripe_revenue.email_key is not null then stripe_revenue.mrr else revenue.mrr end as mrr,
+        case when stripe_revenue.email_key is not null then stripe_revenue.arr else revenue.arr end as arr,
+        case when stripe_revenue.email_key is not null then stripe_revenue.ltv else revenue.ltv end as ltv,
         revenue.plan_name,
         revenue.plan_price,
         revenue.subscription_status,
-        revenue.subscription_count,
-        revenue.is_delinquent,
-        coalesce(revenue.has_foreign_currency, false) as has_foreign_currency,
+        case
+            when stripe_revenue.email_key is not null then stripe_revenue.subscription_count
+            else revenue.subscription_count
+        end as subscription_count,
+        case when stripe_revenue.email_key is not null then stripe_revenue.is_delinquent else revenue.is_delinquent end
+            as is_delinquent,
+        coalesce(stripe_revenue.has_foreign_currency, revenue.has_foreign_currency, false) as has_foreign_currency,
         revenue.last_payment_amount,
         revenue.last_payment_date,
         revenue.next_renewal_date,
@@ -217,6 +233,8 @@ final as (
         on customers.email_key = contacts.email_key
     left join revenue
         on customers.email_key = revenue.email_key
+    left join stripe_revenue
+        on customers.email_key = stripe_revenue.email_key
     left join support
         on customers.email_key = support.email_key
     left join hubspot_contacts
