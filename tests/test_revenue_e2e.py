@@ -5,6 +5,7 @@ built by `gtm build`, checked against values computed here from the sandbox's ow
 from __future__ import annotations
 
 import datetime
+import json
 from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
@@ -212,6 +213,20 @@ def test_reconciliation_labels(revenue: tuple) -> None:
     assert (slot_key(box, "plan_switch_same_day"), "churn_timing") in labels
     for kind in ("upgrade_mid_period", "upgrade_recent", "seat_increase", "churn_reactivation", "tax"):
         assert {label for key, label in labels if key == slot_key(box, kind)} == {"match"}, kind
+
+
+def test_gtm_revenue_prints_the_waterfall_and_retention(revenue: tuple) -> None:
+    warehouse, _, customers = revenue
+    expected = er.monthly(customers, AS_OF)
+    data = json.loads(warehouse.gtm("revenue", "--months", "3", "--json").stdout)
+    assert [m["month_start"] for m in data["months"]] == [d.isoformat() for d in sorted(expected)[-3:]]
+    for month in data["months"]:
+        want = expected[datetime.date.fromisoformat(month["month_start"])]
+        assert Decimal(str(month["ending_mrr"])).quantize(CENT) == want["ending_mrr"].quantize(CENT)
+    want_ttm = er.retention(customers, datetime.date(AS_OF.year - 1, AS_OF.month, AS_OF.day), AS_OF)
+    assert abs(Decimal(str(data["trailing_twelve_months"]["nrr"])) - want_ttm["nrr"]) < Decimal("0.000001")
+    table = warehouse.gtm("revenue").stdout
+    assert "MRR waterfall" in table and "NRR" in table and "GRR" in table and "quick ratio" in table
 
 
 def test_unified_customers_take_stripe_as_revenue_of_record(revenue: tuple) -> None:
