@@ -200,6 +200,7 @@ def new_subscription(
         "void_period": None,  # a voided duplicate invoice of this period
         "draft": False,  # an unfinalised draft invoice beside the latest period
         "seed": rng.randrange(2**32),
+        "history_end": None,  # nothing is billed from this time on (the end of generated history)
     }
 
 
@@ -210,7 +211,7 @@ def billing_anchor(sub: dict) -> int:
 
 def periods(sub: dict, until: int) -> list[tuple[int, int]]:
     """The paid billing periods [start, end) that started before `until` and before the subscription ended."""
-    stop = min(until, sub["ended_at"] or until)
+    stop = min(until, sub["ended_at"] or until, sub["history_end"] or until)
     failure = sub["failure"]
     out = []
     n = 0
@@ -385,6 +386,9 @@ def generate(rng: random.Random, kind: str | None, contact_created: int, latest:
             new_subscription(rng, twin["id"], currency, latest - 200 * DAY, "Starter", MONTHLY, 2)
         )
         customers.append(twin)
+    for each in customers:
+        for sub in each["subscriptions"]:
+            sub["history_end"] = latest
     return customers
 
 
@@ -746,7 +750,8 @@ def ledger(sub: dict, latest: int) -> tuple[list[dict], list[dict], list[dict]]:
                 end,
                 next_end,
             )
-            draft = _invoice(rng, sub, latest - 3600, [draft_line], "draft", "subscription_cycle", 0, 0)
+            draft_at = (sub["history_end"] or latest) - 3600
+            draft = _invoice(rng, sub, draft_at, [draft_line], "draft", "subscription_cycle", 0, 0)
             invoices.append(draft)
     return invoices, charges, refunds
 
@@ -856,7 +861,7 @@ def _pay(
             if outcome == "recovered":
                 attempts.append((at, True))
     for created, succeeded in attempts:
-        charges.append(_charge(rng, sub, invoice, created, succeeded))
+        charges.append(_charge(rng, sub, invoice, min(created, sub["history_end"] or latest), succeeded))
     invoice["attempt_count"] = len(attempts)
     invoice["attempted"] = True
     last = charges[-1]

@@ -89,9 +89,11 @@ def stripe_source(
         state = dlt.current.source_state().setdefault("events", {})
         cursor = state.get("cursor")
         if needs_full_sync(cursor, now or int(time.time())):
-            newest = get(EVENTS_PATH, {"limit": 1})["data"]  # before listing: nothing is missed meanwhile
+            # the newest events, read before listing so nothing changed meanwhile is missed; those of the
+            # newest second are remembered, as the next sync lists from that second on
+            newest = get(EVENTS_PATH, {"limit": page_size})["data"]
             state["cursor"] = newest[0]["created"] if newest else now or int(time.time())
-            state["cursor_ids"] = [newest[0]["id"]] if newest else []
+            state["cursor_ids"] = [e["id"] for e in newest if e["created"] == state["cursor"]]
             plan["changes"] = None
         else:
             events = [event for page in listing(EVENTS_PATH, {"created[gte]": cursor}) for event in page]

@@ -157,7 +157,8 @@ final as (
         contacts.location_country,
         contacts.location_city,
         cast(contacts.created_at as date) as signup_date,
-        coalesce(stripe_revenue.email_key is not null, revenue.has_stripe_data) as has_stripe_data,
+        case when stripe_revenue.email_key is not null then true else revenue.has_stripe_data end
+            as has_stripe_data,
         case
             when stripe_revenue.email_key is not null then 'stripe'
             when revenue.has_stripe_data then 'intercom_attributes'
