@@ -22,6 +22,7 @@ import urllib.request
 from pathlib import Path
 
 TOKEN = "bench-token"
+PROJECT = Path(__file__).resolve().parent.parent
 
 
 def free_port() -> int:
@@ -79,6 +80,75 @@ def incremental_round(
     return changed, seconds, control(base, "stats")
 
 
+def stripe_minimum(args: argparse.Namespace) -> int:
+    """Fewest requests of a full Stripe sync (loaders/stripe/README.md): the events cursor, every list, the
+    subscription update events of the last 30 days; counted from the sandbox's own ledger."""
+    from sandbox.company import Company
+    from sandbox.stripe import EVENT_DAYS, Ledger
+
+    company = Company(seed=args.seed, customers=args.customers)
+    ledger = Ledger(company)
+    window = company.anchor_ts - EVENT_DAYS * 86_400
+    updates = sum(
+        1
+        for event in ledger.objects["events"]
+        if event["type"] == "customer.subscription.updated" and event["created"] >= window
+    )
+    lists = ("customers", "subscriptions", "prices", "coupons", "invoices", "charges", "refunds")
+    return (
+        1
+        + sum(max(1, math.ceil(len(ledger.objects[name]) / 100)) for name in lists)
+        + max(1, math.ceil(updates / 100))
+    )
+
+
+def stripe_round(
+    base: str, args: argparse.Namespace, env: dict[str, str], workdir: Path, gtm: list[str]
+) -> str:
+    """Change 1% of the active subscriptions, sync Stripe and ChartMogul again, time the revenue models."""
+    from sandbox.company import Company
+    from sandbox.stripe import Ledger
+
+    ledger = Ledger(Company(seed=args.seed, customers=args.customers))
+    active = [s for s in ledger.objects["subscriptions"] if s["status"] == "active"]
+    changed = active[::100][: max(1, len(active) // 100)]
+    control(base, "stats/reset", {})
+    for sub in changed:
+        control(base, f"stripe/subscriptions/{sub['id']}", {"quantity": 9})
+    env = {**env, "GTM_SOURCES": "stripe,chartmogul"}
+    seconds, _, _ = peak_mib_of([*gtm, "sync"], env, workdir)
+    stats = control(base, "stats")
+    records = stats["records"]
+    chartmogul_min = max(1, math.ceil(records["chartmogul_customers_returned"] / 200)) + max(
+        1, math.ceil(records["chartmogul_activities_returned"] / 200)
+    )
+    dbt = str(Path(sys.executable).parent / "dbt")
+    models = "staging.stripe staging.chartmogul intermediate.revenue marts.revenue"
+    build = [
+        dbt,
+        "build",
+        "--quiet",
+        "--profiles-dir",
+        str(PROJECT),
+        "--project-dir",
+        str(PROJECT),
+        "--select",
+        *models.split(),
+    ]
+    build_s, build_mib, _ = peak_mib_of(build, env, workdir)
+    total = len(ledger.objects["subscriptions"])
+    made, cm_made = requests_of(stats, "stripe"), requests_of(stats, "chartmogul")
+    return "\n".join(
+        [
+            f"incremental stripe {len(changed):,} of {total:,} subscriptions changed: {made:,} requests made,"
+            f" {1 + len(changed) + 2:,} minimum possible, {seconds:,.1f} s",
+            f"  chartmogul       {cm_made:,} made, {chartmogul_min:,} minimum possible",
+            f"revenue models     {build_s:,.1f} s (staging, intermediate and marts of revenue, with tests),"
+            f" peak {build_mib:,.0f} MiB",
+        ]
+    )
+
+
 def requests_of(stats: dict, vendor: str) -> int:
     return sum(n for path, n in stats["requests"].items() if path.split(" ", 1)[-1].startswith(f"/{vendor}/"))
 
@@ -100,6 +170,9 @@ def minimum_requests(stats: dict) -> dict[str, int]:
         + 2,
         # /users/me, the event list, and one invitee page per event read (one invitee each in the sandbox)
         "calendly": 1 + max(1, math.ceil(events / 100)) + records["calendly_invitees_returned"],
+        # customers and activities, 200 a page
+        "chartmogul": max(1, math.ceil(records["chartmogul_customers_returned"] / 200))
+        + max(1, math.ceil(records["chartmogul_activities_returned"] / 200)),
     }
 
 
@@ -155,6 +228,10 @@ def main() -> None:
             "SOURCES__HUBSPOT__ACCESS_TOKEN": TOKEN,
             "SOURCES__CALENDLY__BASE_URL": f"{base}/calendly",
             "SOURCES__CALENDLY__ACCESS_TOKEN": TOKEN,
+            "SOURCES__STRIPE__BASE_URL": f"{base}/stripe",
+            "SOURCES__STRIPE__ACCESS_TOKEN": TOKEN,
+            "SOURCES__CHARTMOGUL__BASE_URL": f"{base}/chartmogul",
+            "SOURCES__CHARTMOGUL__ACCESS_TOKEN": TOKEN,
         }
         if args.warehouse == "postgres":
             database = f"gtm_bench_{os.getpid()}"
@@ -174,6 +251,7 @@ def main() -> None:
         )
         calendly_records = records["calendly_events_returned"] + records["calendly_invitees_returned"]
         minimums = minimum_requests(stats)
+        minimums["stripe"] = stripe_minimum(args)
         minimum = sum(minimums.values())
         build_s, build_mib, _ = peak_mib_of([*gtm, "build"], env, workdir)
         rows = contacts + conversations + hubspot_records + calendly_records
@@ -183,6 +261,8 @@ def main() -> None:
         inc_minimums = minimum_requests(inc_stats)
         # Intercom searches overlap a day (loaders/intercom/README.md): its minimum is the changed contacts
         inc_minimums["intercom"] = math.ceil(changed / 150) + 1
+        # nothing changed in Stripe: the events since the cursor, prices and coupons
+        inc_minimums["stripe"] = 3
         lines = [
             f"machine            {platform.machine()}, {os.cpu_count()} cores, "
             f"Python {platform.python_version()}",
@@ -207,6 +287,7 @@ def main() -> None:
                 for vendor, least in inc_minimums.items()
             ),
         ]
+        lines.append(stripe_round(base, args, env, workdir, gtm))
         print("\n".join(lines))
         if args.warehouse == "postgres":
             subprocess.run(
