@@ -204,8 +204,8 @@ def test_cohorts(revenue: tuple) -> None:
 def test_reconciliation_labels(revenue: tuple) -> None:
     warehouse, box, _ = revenue
     rows = warehouse.query("select * from marts.revenue_reconciliation")
-    labels = {(r["customer_key"], r["label"]) for r in rows}
-    assert not [r for r in rows if r["label"] == "unexplained"]
+    labels = {(r["customer_key"], r["reconciliation_label"]) for r in rows}
+    assert not [r for r in rows if r["reconciliation_label"] == "unexplained"]
     assert (slot_key(box, "past_due_unpaid"), "unpaid_policy") in labels
     assert (slot_key(box, "coupon_once"), "discount") in labels
     # ChartMogul keeps an immediately canceled plan to the end of its paid period

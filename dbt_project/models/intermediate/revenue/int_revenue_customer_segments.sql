@@ -50,7 +50,7 @@ summed as (
         on
             boundaries.customer_key = subscription_pieces.customer_key
             and boundaries.currency = subscription_pieces.currency
-            and subscription_pieces.valid_from <= boundaries.valid_from
+            and boundaries.valid_from >= subscription_pieces.valid_from
             and (subscription_pieces.valid_to is null or boundaries.valid_from < subscription_pieces.valid_to)
     group by boundaries.customer_key, boundaries.currency, boundaries.valid_from
 

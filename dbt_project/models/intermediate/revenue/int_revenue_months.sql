@@ -27,8 +27,25 @@ bounds as (
 
 digits as (
 
-    select 0 as digit union all select 1 union all select 2 union all select 3 union all select 4
-    union all select 5 union all select 6 union all select 7 union all select 8 union all select 9
+    select 0 as digit
+    union all
+    select 1
+    union all
+    select 2
+    union all
+    select 3
+    union all
+    select 4
+    union all
+    select 5
+    union all
+    select 6
+    union all
+    select 7
+    union all
+    select 8
+    union all
+    select 9
 
 ),
 
@@ -68,7 +85,7 @@ rated as (
     from months
     cross join currencies
     left join fx_rates
-        on lower(fx_rates.currency) = currencies.currency and fx_rates.rate_date <= months.month_start
+        on lower(fx_rates.currency) = currencies.currency and months.month_start >= fx_rates.rate_date
     group by months.month_start, currencies.currency
 
 ),
@@ -90,7 +107,7 @@ final as (
 
     from rated
     left join fx_rates
-        on lower(fx_rates.currency) = rated.currency and fx_rates.rate_date = rated.rate_date
+        on lower(fx_rates.currency) = rated.currency and rated.rate_date = fx_rates.rate_date
 
 )
 

@@ -94,7 +94,7 @@ fx as (
     inner join segments
         on
             month_pairs.currency = segments.currency
-            and segments.valid_from < month_pairs.month_start
+            and month_pairs.month_start > segments.valid_from
             and (segments.valid_to is null or month_pairs.month_start <= segments.valid_to)
             and segments.mrr_cents > 0
 

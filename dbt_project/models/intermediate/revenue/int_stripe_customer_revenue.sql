@@ -58,7 +58,7 @@ reporting_rates as (
         from segments
     ) as needed
     left join fx_rates
-        on lower(fx_rates.currency) = needed.currency and fx_rates.rate_date <= needed.month_start
+        on lower(fx_rates.currency) = needed.currency and needed.month_start >= fx_rates.rate_date
     group by needed.currency, needed.month_start
 
 ),
@@ -75,7 +75,7 @@ rates as (
 
     from reporting_rates
     left join fx_rates
-        on lower(fx_rates.currency) = reporting_rates.currency and fx_rates.rate_date = reporting_rates.rate_date
+        on lower(fx_rates.currency) = reporting_rates.currency and reporting_rates.rate_date = fx_rates.rate_date
 
 ),
 

@@ -87,9 +87,15 @@ evented as (
 
 dated_changes as (
 
-    select subscription_id, effective_date from invoiced
+    select
+        subscription_id,
+        effective_date
+    from invoiced
     union all
-    select subscription_id, effective_date from evented
+    select
+        subscription_id,
+        effective_date
+    from evented
 
 ),
 
@@ -153,7 +159,7 @@ ordered as (
         -- absolute values (precedence 1-3) start a group; proration differences (4) add to it
         sum(case when precedence < 4 then 1 else 0 end) over (
             partition by subscription_id
-            order by effective_date, precedence desc
+            order by effective_date asc, precedence desc
             rows between unbounded preceding and current row
         ) as value_group,
         row_number() over (
@@ -173,7 +179,7 @@ valued as (
         rank_on_day,
         sum(recurring_value) over (
             partition by subscription_id, value_group
-            order by effective_date, precedence desc
+            order by effective_date asc, precedence desc
             rows between unbounded preceding and current row
         ) as recurring_value_cents,
         value_group

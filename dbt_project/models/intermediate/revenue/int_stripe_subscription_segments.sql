@@ -181,7 +181,8 @@ windows as (
                 then {{ least_date('cast(subscriptions.ended_at as date)', 'unpaid_since.unpaid_date') }}
             {%- endif %}
             else unpaid_since.unpaid_date
-        end as window_end
+        end as window_end,
+        service_periods.last_service_end_date
 
     from subscriptions
     left join unpaid_since
@@ -193,20 +194,45 @@ windows as (
 
 boundaries as (
 
-    select subscription_id, effective_date as boundary_date from prices
+    select
+        subscription_id,
+        effective_date as boundary_date
+    from prices
     union
-    select subscription_id, window_start from windows
+    select
+        subscription_id,
+        window_start as boundary_date
+    from windows
     union
-    select subscription_id, window_end from windows where window_end is not null
+    select
+        subscription_id,
+        window_end as boundary_date
+    from windows
+    where window_end is not null
     union
-    select subscription_id, excluded_from from exclusions where excluded_from is not null
+    select
+        subscription_id,
+        excluded_from as boundary_date
+    from exclusions
+    where excluded_from is not null
     union
-    select subscription_id, excluded_until from exclusions where excluded_from is not null and excluded_until is not null
+    select
+        subscription_id,
+        excluded_until as boundary_date
+    from exclusions
+    where excluded_from is not null and excluded_until is not null
     {%- if var('mrr_apply_discounts') %}
     union
-    select subscription_id, cast(discount_start_at as date) from discounts
+    select
+        subscription_id,
+        cast(discount_start_at as date) as boundary_date
+    from discounts
     union
-    select subscription_id, cast(discount_end_at as date) from discounts where discount_end_at is not null
+    select
+        subscription_id,
+        cast(discount_end_at as date) as boundary_date
+    from discounts
+    where discount_end_at is not null
     {%- endif %}
 
 ),
@@ -217,8 +243,10 @@ priced as (
     select
         boundaries.subscription_id,
         boundaries.boundary_date,
-        coalesce(max(case when prices.effective_date <= boundaries.boundary_date then prices.effective_date end),
-            min(prices.effective_date)) as price_date
+        coalesce(
+            max(case when prices.effective_date <= boundaries.boundary_date then prices.effective_date end),
+            min(prices.effective_date)
+        ) as price_date
 
     from boundaries
     inner join prices
@@ -256,7 +284,7 @@ excluded as (
     inner join exclusions
         on
             priced.subscription_id = exclusions.subscription_id
-            and exclusions.excluded_from <= priced.boundary_date
+            and priced.boundary_date >= exclusions.excluded_from
             and (exclusions.excluded_until is null or priced.boundary_date < exclusions.excluded_until)
 
 ),

@@ -30,7 +30,10 @@ first_paid as (
 
 calendar as (
 
-    select distinct month_start, month_end from months
+    select distinct
+        month_start,
+        month_end
+    from months
 
 ),
 
@@ -44,15 +47,15 @@ values_at as (
 
     from first_paid
     inner join calendar
-        on calendar.month_start >= first_paid.cohort_month
+        on first_paid.cohort_month <= calendar.month_start
     inner join segments
         on
-            segments.customer_key = first_paid.customer_key
-            and segments.valid_from <= calendar.month_end
+            first_paid.customer_key = segments.customer_key
+            and calendar.month_end >= segments.valid_from
             and (segments.valid_to is null or calendar.month_end < segments.valid_to)
             and segments.mrr_cents > 0
     inner join months
-        on months.month_start = calendar.month_start and months.currency = segments.currency
+        on calendar.month_start = months.month_start and segments.currency = months.currency
     group by first_paid.cohort_month, calendar.month_start, first_paid.customer_key
 
 ),
@@ -67,9 +70,9 @@ cohort_months as (
 
     from (select distinct cohort_month from first_paid) as first_paid
     inner join calendar
-        on calendar.month_start >= first_paid.cohort_month
+        on first_paid.cohort_month <= calendar.month_start
     left join values_at
-        on values_at.cohort_month = first_paid.cohort_month and values_at.month_start = calendar.month_start
+        on first_paid.cohort_month = values_at.cohort_month and calendar.month_start = values_at.month_start
     group by first_paid.cohort_month, calendar.month_start
 
 ),
@@ -84,7 +87,7 @@ with_base as (
 
     from cohort_months
     inner join cohort_months as base
-        on base.cohort_month = cohort_months.cohort_month and base.month_start = cohort_months.cohort_month
+        on cohort_months.cohort_month = base.cohort_month and cohort_months.cohort_month = base.month_start
 
 ),
 

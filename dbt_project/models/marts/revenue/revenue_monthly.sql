@@ -49,7 +49,7 @@ month_end_values as (
     from calendar
     inner join segments
         on
-            segments.valid_from <= calendar.month_end
+            calendar.month_end >= segments.valid_from
             and (segments.valid_to is null or calendar.month_end < segments.valid_to)
             and segments.mrr_cents > 0
     inner join months

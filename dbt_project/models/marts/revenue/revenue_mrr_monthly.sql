@@ -30,7 +30,7 @@ final as (
     inner join segments
         on
             months.currency = segments.currency
-            and segments.valid_from <= months.month_end
+            and months.month_end >= segments.valid_from
             and (segments.valid_to is null or months.month_end < segments.valid_to)
     where segments.mrr_cents > 0
 

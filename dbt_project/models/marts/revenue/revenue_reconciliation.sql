@@ -197,7 +197,7 @@ explained as (
         on
             compared.customer_key = facts.customer_key
             and facts.fact_from < {{ dbt.dateadd('month', 1, 'compared.month_start') }}
-            and facts.fact_until > compared.month_start
+            and compared.month_start < facts.fact_until
     group by compared.customer_key, compared.month_start, compared.currency
 
 ),
@@ -218,7 +218,7 @@ final as (
             when explained.reason_rank = 3 then 'trial'
             when explained.reason_rank = 4 then 'unpaid_policy'
             else 'unexplained'
-        end as varchar) as label
+        end as varchar) as reconciliation_label
 
     from compared
     left join explained

@@ -18,16 +18,24 @@ segments as (
 
 ),
 
+first_month as (
+
+    select min(month_start) as month_start
+    from months
+
+),
+
 periods as (
 
     select distinct
         'monthly' as period_type,
-        cast({{ dbt.dateadd('day', -1, 'month_start') }} as date) as period_start,
-        month_end as period_end,
-        month_start as rate_month
+        cast({{ dbt.dateadd('day', -1, 'months.month_start') }} as date) as period_start,
+        months.month_end as period_end,
+        months.month_start as rate_month
 
     from months
-    where month_start > (select min(month_start) from months)
+    inner join first_month
+        on months.month_start > first_month.month_start
 
     union all
 
@@ -48,33 +56,39 @@ values_at as (
         periods.period_end,
         segments.customer_key,
         sum(case
-            when segments.valid_from <= periods.period_start
+            when
+                segments.valid_from <= periods.period_start
                 and (segments.valid_to is null or periods.period_start < segments.valid_to)
                 then segments.mrr_cents / 100.0 * months.rate_to_reporting
         end) as mrr_start,
         sum(case
-            when segments.valid_from <= periods.period_end
+            when
+                segments.valid_from <= periods.period_end
                 and (segments.valid_to is null or periods.period_end < segments.valid_to)
                 then segments.mrr_cents / 100.0 * months.rate_to_reporting
         end) as mrr_end,
         max(case
-            when segments.valid_from <= periods.period_start
+            when
+                segments.valid_from <= periods.period_start
                 and (segments.valid_to is null or periods.period_start < segments.valid_to)
                 and segments.mrr_cents > 0
-                then 1 else 0
+                then 1
+            else 0
         end) as is_paying_start,
         max(case
-            when segments.valid_from <= periods.period_end
+            when
+                segments.valid_from <= periods.period_end
                 and (segments.valid_to is null or periods.period_end < segments.valid_to)
                 and segments.mrr_cents > 0
-                then 1 else 0
+                then 1
+            else 0
         end) as is_paying_end
 
     from periods
     inner join segments
-        on segments.valid_from <= periods.period_end
+        on periods.period_end >= segments.valid_from
     inner join months
-        on months.month_start = periods.rate_month and months.currency = segments.currency
+        on periods.rate_month = months.month_start and segments.currency = months.currency
     group by periods.period_type, periods.period_end, segments.customer_key
 
 ),

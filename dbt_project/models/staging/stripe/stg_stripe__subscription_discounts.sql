@@ -38,17 +38,33 @@ invoices as (
 
 unioned as (
 
-    select id as subscription_id, discount__id, discount__start, discount__end, discount__coupon__id,
-        discount__coupon__percent_off, discount__coupon__amount_off, discount__coupon__currency,
-        discount__coupon__duration, discount__coupon__duration_in_months
+    select
+        id as subscription_id,
+        discount__id,
+        discount__start,
+        discount__end,
+        discount__coupon__id,
+        discount__coupon__percent_off,
+        discount__coupon__amount_off,
+        discount__coupon__currency,
+        discount__coupon__duration,
+        discount__coupon__duration_in_months
     from subscriptions
     where discount__id is not null
 
     union
 
-    select subscription as subscription_id, discount__id, discount__start, discount__end, discount__coupon__id,
-        discount__coupon__percent_off, discount__coupon__amount_off, discount__coupon__currency,
-        discount__coupon__duration, discount__coupon__duration_in_months
+    select
+        subscription as subscription_id,
+        discount__id,
+        discount__start,
+        discount__end,
+        discount__coupon__id,
+        discount__coupon__percent_off,
+        discount__coupon__amount_off,
+        discount__coupon__currency,
+        discount__coupon__duration,
+        discount__coupon__duration_in_months
     from invoices
     where discount__id is not null and subscription is not null
 

@@ -49,7 +49,7 @@ renamed as (
 
     from events
     inner join items
-        on items._dlt_parent_id = events._dlt_id
+        on events._dlt_id = items._dlt_parent_id
     where events.type = 'customer.subscription.updated'
 
 )
