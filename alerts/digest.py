@@ -1,17 +1,17 @@
-"""The facts of a daily or weekly digest, read from the marts for the as-of date T and compared with the
-health history 1 or 7 days before (the latest snapshot on or before that day)."""
+"""The facts of a daily or weekly digest, read from the marts for the as-of date T: totals from
+marts.dashboard_summary (the health scope), the comparison with an earlier snapshot from
+marts.digest_comparisons and marts.digest_new_at_risk, and the most common actions of marts.at_risk_customers.
+"""
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date
 from decimal import Decimal
 from typing import Any
 
 from gtm.warehouse import Warehouse
 
 STATUSES = ("healthy", "at_risk", "high_risk", "critical")
-AT_RISK_STATUSES = ("at_risk", "high_risk", "critical")
-PERIOD_DAYS = {"daily": 1, "weekly": 7}
 NEW_AT_RISK_LIMIT = 10
 TOP_ACTIONS = 5
 
@@ -24,66 +24,49 @@ def digest_key(period: str, as_of: date) -> str:
     return f"digest_daily|{as_of.isoformat()}"
 
 
-def comparison_date(warehouse: Warehouse, as_of: date, period: str) -> date | None:
-    rows = warehouse.query(
-        "select max(as_of_date) as compared_with from marts.customer_health_history where as_of_date <= %s",
-        (as_of - timedelta(days=PERIOD_DAYS[period]),),
-    )
-    return rows[0]["compared_with"] if rows else None
-
-
 def digest_facts(warehouse: Warehouse, as_of: date, period: str) -> dict[str, Any]:
-    """Totals and distribution from marts.dashboard_summary, changes from marts.customer_health_history,
-    new at-risk customers and top actions from marts.at_risk_customers."""
+    """The digest's numbers, every one read from a mart."""
     summary = warehouse.query("select * from marts.dashboard_summary")[0]
-    compared = comparison_date(warehouse, as_of, period)
-    before: dict[str, Any] = {"mrr": None, **{status: None for status in STATUSES}}
-    previous_at_risk: set[str] = set()
-    if compared is not None:
-        snapshot = warehouse.query(
-            "select email_key, health_status, mrr from marts.customer_health_history where as_of_date = %s",
-            (compared,),
-        )
-        before["mrr"] = sum(
-            (Decimal(str(row["mrr"])) for row in snapshot if row["mrr"] is not None), Decimal("0")
-        )
-        for status in STATUSES:
-            before[status] = sum(1 for row in snapshot if row["health_status"] == status)
-        previous_at_risk = {row["email_key"] for row in snapshot if row["health_status"] in AT_RISK_STATUSES}
-    at_risk = warehouse.query(
-        "select email_key, email, name, mrr, health_score, health_status, recommended_action "
-        "from marts.at_risk_customers order by risk_rank"
+    compared = warehouse.query("select * from marts.digest_comparisons where period = %s", (period,))[0]
+    new_at_risk = warehouse.query(
+        "select email_key, email, name, mrr, health_score, health_status, recommended_action"
+        " from marts.digest_new_at_risk where period = %s order by risk_rank limit %s",
+        (period, NEW_AT_RISK_LIMIT),
     )
-    new_at_risk = [
-        row for row in at_risk if compared is not None and row["email_key"] not in previous_at_risk
-    ]
-    actions: dict[str, dict[str, Any]] = {}
-    for row in at_risk:
-        if row["recommended_action"]:
-            cell = actions.setdefault(row["recommended_action"], {"customers": 0, "mrr": Decimal("0")})
-            cell["customers"] += 1
-            cell["mrr"] += Decimal(str(row["mrr"] or 0))
-    top_actions = sorted(actions.items(), key=lambda item: (-item[1]["customers"], -item[1]["mrr"], item[0]))
+    top_actions = warehouse.query(
+        "select recommended_action, count(*) as customers, coalesce(sum(mrr), 0) as mrr"
+        " from marts.at_risk_customers where recommended_action is not null"
+        " group by recommended_action order by customers desc, mrr desc, recommended_action limit %s",
+        (TOP_ACTIONS,),
+    )
     return {
         "period": period,
         "as_of_date": summary["as_of_date"],
-        "compared_with": compared,
+        "compared_with": compared["compared_with"],
         "total_customers": summary["total_customers"],
         "paying_customers": summary["paying_customers"],
         "total_mrr": summary["total_mrr"],
+        "unconverted_mrr": summary["unconverted_mrr"],
         "total_arr": summary["total_arr"],
         "avg_health_score": summary["avg_health_score"],
-        "previous_total_mrr": before["mrr"],
+        "previous_total_mrr": compared["previous_total_mrr"],
         "health": {
             status: {
                 "count": summary[f"{status}_customers"],
                 "mrr": summary[f"{status}_mrr"],
-                "previous_count": before[status],
+                "previous_count": compared[f"previous_{status}_customers"],
             }
             for status in STATUSES
         },
-        "new_at_risk_count": len(new_at_risk),
-        "new_at_risk_mrr": sum((Decimal(str(row["mrr"] or 0)) for row in new_at_risk), Decimal("0")),
-        "new_at_risk": new_at_risk[:NEW_AT_RISK_LIMIT],
-        "top_actions": [{"recommended_action": action, **cell} for action, cell in top_actions[:TOP_ACTIONS]],
+        "new_at_risk_count": compared["new_at_risk_count"],
+        "new_at_risk_mrr": Decimal(str(compared["new_at_risk_mrr"])),
+        "new_at_risk": new_at_risk,
+        "top_actions": [
+            {
+                "recommended_action": row["recommended_action"],
+                "customers": row["customers"],
+                "mrr": Decimal(str(row["mrr"])),
+            }
+            for row in top_actions
+        ],
     }

@@ -209,6 +209,11 @@ def money_change(now: Any, before: Any) -> str:
     return f" ({'+' if delta >= 0 else '-'}{money(abs(delta))})"
 
 
+def unconverted_text(facts: dict[str, Any]) -> str:
+    """MRR left out of the total for want of an exchange rate, per currency (never added to it)."""
+    return f"\nnot in the total (no rate): {facts['unconverted_mrr']}" if facts.get("unconverted_mrr") else ""
+
+
 def digest_message(facts: dict[str, Any], channel: str, dedupe_key: str) -> Message:
     """The daily / weekly digest: totals, MRR and change, health distribution and change, new at-risk
     customers with their MRR, the top recommended actions."""
@@ -237,7 +242,7 @@ def digest_message(facts: dict[str, Any], channel: str, dedupe_key: str) -> Mess
             "type": "section",
             "fields": [
                 mrkdwn(f"*Customers*\n{facts['total_customers']:,} ({facts['paying_customers']:,} paying)"),
-                mrkdwn(f"*MRR*\n{money(facts['total_mrr'])}{mrr_change}"),
+                mrkdwn(f"*MRR*\n{money(facts['total_mrr'])}{mrr_change}{unconverted_text(facts)}"),
                 mrkdwn(f"*ARR*\n{money(facts['total_arr'])}"),
                 mrkdwn(f"*Average health*\n{facts['avg_health_score']}"),
             ],

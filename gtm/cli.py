@@ -63,6 +63,8 @@ def show_summary(data: dict[str, Any]) -> None:
         f"MRR [bold]{money(data['total_mrr'])}[/] · ARR {money(data['total_arr'])} · "
         f"average health {data['avg_health_score']}"
     )
+    if data.get("unconverted_mrr"):
+        out.print(f"[yellow]MRR not in the totals (no exchange rate): {data['unconverted_mrr']}[/]")
     out.print(table)
 
 
@@ -87,7 +89,9 @@ def show_at_risk(rows: list[dict[str, Any]]) -> None:
         table.add_row(
             str(row["risk_rank"]),
             f"{row['name'] or ''} <{row['email']}>",
-            money(row["mrr"]),
+            money(row["mrr"])
+            if not row["is_fx_missing"]
+            else f"{row['currency'].upper()} {row['mrr_native']:,.2f}",
             f"[{style}]{row['health_score']} {row['health_status']}[/]",
             f"{row['churn_risk']}%",
             row["risk_signals"] or "",
@@ -189,7 +193,34 @@ def build(as_of: str | None) -> None:
     """dbt build: models, health history for the as-of date, and every data test."""
     from gtm.build import build as dbt_build
 
-    dbt_build(settings(as_of))
+    config = settings(as_of)
+    dbt_build(config)
+    warn_fx_missing(config)
+
+
+def warn_fx_missing(config: Any) -> None:
+    """The one-line warning naming the currencies left out of the totals (metrics.md, Currency)."""
+    from gtm.fx import fx_missing_warning
+
+    warning = fx_missing_warning(config)
+    if warning:
+        err.print(warning, markup=False, highlight=False)
+
+
+@cli.group()
+def fx() -> None:
+    """Exchange rates into the reporting currency."""
+
+
+@fx.command("refresh")
+def fx_refresh() -> None:
+    """Load the ECB's daily euro reference rates (history kept) for the next build.
+
+    Reads <base>/eurofxref-hist.zip; base = SOURCES__ECB__BASE_URL (default the ECB's public site)."""
+    from gtm.fx import base_url, refresh
+
+    rows = refresh(settings())
+    err.print(f"fx: loaded {rows:,} ECB reference rates from {base_url()}")
 
 
 @cli.command()
@@ -211,6 +242,7 @@ def run(as_of: str | None, full: bool) -> None:
         sync_error = exc
         err.print(f"gtm: {redact(str(exc))}; building and alerting on what is loaded", markup=False)
     dbt_build(config)
+    warn_fx_missing(config)
     run_alerts(config)
     if sync_error is not None:
         raise sync_error
@@ -274,7 +306,7 @@ def customer(email: str, as_json: bool) -> None:
 
     Profile, health with each dimension's 7- and 30-day trend, engagement, support, usage, commercial,
     risk indicators, opportunities, up to five recommended actions with owner and due date, a narrative
-    and the exit state (docs/customer-360.md). --json prints seed 004's response shape.
+    and the exit state (docs/customer-360.md). --json prints the 360 JSON shape.
     """
     from gtm.customer360 import customer_view, render
     from gtm.warehouse import connect
@@ -357,12 +389,16 @@ def demo(customers: int, seed: int, as_of: str | None) -> None:
         err.print(
             f"Sandbox with {customers:,} customers at {server.base_url}; warehouse {config.duckdb_path}"
         )
-        do_sync(config, tuple(server.vendor_urls()), full=True)
+        do_sync(config, tuple(name for name in server.vendor_urls() if name != "ecb"), full=True)
+        from gtm.fx import refresh
+
+        refresh(config)
     finally:
         server.shutdown()
         server.server_close()
     dbt_build(config, quiet=True)
     err.print("dbt build passed (models, history, data tests, unit tests)")
+    warn_fx_missing(config)
     with connect(config, read_only=True) as warehouse:
         show_summary(reports.summary(warehouse))
         show_at_risk(reports.at_risk(warehouse, 10))

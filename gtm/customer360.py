@@ -1,9 +1,10 @@
-"""The customer 360 view (seed 004) of one customer, built from the marts.
+"""The customer 360 view (the customer 360 specification) of one customer, built from the marts.
 
-`load_facts` reads the marts; everything after it is a pure function of those rows: risk indicators,
-opportunities, recommended actions, the exit state of seed 004's action routing, and a narrative whose every
-sentence is a template filled from named columns. Nothing reads the clock: dates are relative to the
-as-of date of the build. The rules are documented in docs/customer-360.md.
+`load_facts` reads the marts; everything after it is a pure function of those rows. Every decision comes
+from dbt: risk signals (customer_risk_signals), opportunities (customer_opportunities), the exit state
+(customer_exit_states) and the recommended actions with owners and due dates (customer_actions); this module
+only arranges them and writes a narrative whose every sentence is a template filled from named columns.
+Nothing reads the clock: dates are relative to the as-of date of the build. See docs/customer-360.md.
 """
 
 from __future__ import annotations
@@ -22,17 +23,9 @@ from gtm.errors import GtmError
 from gtm.reports import jsonable
 from gtm.warehouse import Warehouse
 
-# Seed 004's action routing thresholds (docs/customer-360.md, "Exit state").
-AT_RISK_BELOW = 60
-EXPANSION_ABOVE = 75
-RENEWAL_WINDOW_DAYS = 90
-MAX_ACTIONS = 5
-SEVERITY_RANK = {"critical": 4, "high": 3, "medium": 2, "low": 1}
-# Due date of a recommended action: the as-of date plus this many days, by severity.
-DUE_DAYS = {"critical": 1, "high": 3, "medium": 7, "low": 14}
-# Seed 004's guardrail: support data is stale after 24 hours (Intercom carries support and activity).
+# The 360 specification's guardrail: support data is stale after 24 hours (Intercom: support, activity).
 STALE_AFTER = {"intercom": timedelta(hours=24)}
-# Sources of later phases: connected once unified_customers has their last_<source>_sync column.
+# Sources of later phases: connected once they have been synced (their last_<source>_sync is set).
 LATER_SOURCES = ("hubspot", "calendly", "userflow")
 DIMENSIONS = (
     "activity_recency",
@@ -42,17 +35,6 @@ DIMENSIONS = (
     "tenure",
     "mrr_weighting",
 )
-# The skill of seed 004 each signal would trigger (null: none).
-SKILL_TRIGGERS = {
-    "cancel_mention": "customer_success/risk_mitigation_playbook",
-    "health_drop": "customer_success/red_flag_detector",
-    "health_declining": "customer_success/red_flag_detector",
-    "open_priority_ticket": "support_ops/escalation_predictor",
-    "payment_delinquent": "billing/dunning_automation",
-    "renewal_approaching": "customer_success/quarterly_business_review",
-    "multiple_subscriptions": "customer_success/success_plan_generator",
-    "trial_conversion": "customer_success/success_plan_generator",
-}
 USAGE_PENDING = (
     "No product usage data yet: logins and feature usage arrive with the product sources (Userflow, the "
     "admin dashboard) in phase 3."
@@ -66,16 +48,27 @@ EXIT_STYLE = {
     "attention_needed": "bold yellow",
     "healthy": "bold green",
 }
+DECISION_MARTS = (
+    "unified_customers",
+    "customer_risk_signals",
+    "customer_health_trends",
+    "customer_exit_states",
+    "customer_actions",
+    "customer_opportunities",
+)
 
 
 @dataclass(frozen=True)
 class Facts:
-    """The mart rows of one customer: everything the view is computed from."""
+    """The mart rows of one customer: everything the view is built from."""
 
     customer: dict[str, Any]
     signals: list[dict[str, Any]] = field(default_factory=list)
     trends: dict[str, dict[str, Any]] = field(default_factory=dict)
     sync_runs: dict[str, dict[str, Any]] = field(default_factory=dict)
+    exit_state: dict[str, Any] = field(default_factory=dict)
+    actions: list[dict[str, Any]] = field(default_factory=list)
+    opportunities: list[dict[str, Any]] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -93,7 +86,7 @@ def _require(warehouse: Warehouse, table: str) -> None:
 
 def load_facts(warehouse: Warehouse, email: str) -> Facts | None:
     """Read one customer's rows from the marts (None when the email is unknown; case and spaces ignored)."""
-    for table in ("unified_customers", "customer_risk_signals", "customer_health_trends"):
+    for table in DECISION_MARTS:
         _require(warehouse, table)
     email_key = email.strip().lower()
     rows = warehouse.query("select * from marts.unified_customers where email_key = %s", (email_key,))
@@ -105,6 +98,21 @@ def load_facts(warehouse: Warehouse, email: str) -> Facts | None:
         (email_key,),
     )
     trends = warehouse.query("select * from marts.customer_health_trends where email_key = %s", (email_key,))
+    exit_states = warehouse.query(
+        "select exit_state, exit_state_rule, exit_state_reason from marts.customer_exit_states"
+        " where email_key = %s",
+        (email_key,),
+    )
+    actions = warehouse.query(
+        "select action_rank, reason, reason_type, severity, detail, recommended_action, action_owner,"
+        " owner_name, due_date, skill from marts.customer_actions where email_key = %s order by action_rank",
+        (email_key,),
+    )
+    found = warehouse.query(
+        "select opportunity, detail, estimated_mrr, estimated_mrr_native, currency"
+        " from marts.customer_opportunities where email_key = %s order by opportunity",
+        (email_key,),
+    )
     sync_runs: dict[str, dict[str, Any]] = {}
     if warehouse.table_exists("ops", "sync_log"):
         for run in warehouse.query(
@@ -116,14 +124,29 @@ def load_facts(warehouse: Warehouse, email: str) -> Facts | None:
         signals=signals,
         trends={row["dimension"]: row for row in trends},
         sync_runs=sync_runs,
+        exit_state=exit_states[0] if exit_states else {},
+        actions=actions,
+        opportunities=found,
     )
 
 
 # --- formatting helpers ------------------------------------------------------------------------------
 
 
-def money(value: Any) -> str:
-    return "-" if value is None else f"${Decimal(str(value)):,.2f}"
+def money(value: Any, currency: str | None = None) -> str:
+    """$1,234.50 in the reporting currency; with a currency code, the native amount (EUR 1,234.50)."""
+    if value is None:
+        return "-"
+    if currency:
+        return f"{currency.upper()} {Decimal(str(value)):,.2f}"
+    return f"${Decimal(str(value)):,.2f}"
+
+
+def customer_mrr(customer: dict[str, Any]) -> str:
+    """MRR as a person reads it: converted, or the native amount when its currency has no rate."""
+    if customer.get("is_fx_missing"):
+        return f"{money(customer['mrr_native'], customer['currency'])} (no {customer['currency']} rate)"
+    return money(customer["mrr"])
 
 
 def _number(value: Any) -> Any:
@@ -137,18 +160,12 @@ def _plural(count: int, word: str) -> str:
     return f"{count} {word}" if count == 1 else f"{count} {word}s"
 
 
-# --- derived facts (pure) ----------------------------------------------------------------------------
-
-
-def renewal_approaching(customer: dict[str, Any]) -> bool:
-    days = customer.get("days_to_renewal")
-    return days is not None and 0 <= days <= RENEWAL_WINDOW_DAYS
+# --- the marts' decisions, arranged (pure) -----------------------------------------------------------
 
 
 def risk_indicators(facts: Facts) -> list[dict[str, Any]]:
-    """Risk signals of customer_risk_signals, plus a declining health trend and an approaching renewal."""
-    customer = facts.customer
-    indicators = [
+    """The customer's risk signals (customer_risk_signals), most severe first."""
+    return [
         {
             "type": signal["signal"],
             "severity": signal["severity"],
@@ -158,102 +175,38 @@ def risk_indicators(facts: Facts) -> list[dict[str, Any]]:
         }
         for signal in facts.signals
     ]
-    signal_names = {signal["signal"] for signal in facts.signals}
-    if customer.get("health_trend") == "declining" and "health_drop" not in signal_names:
-        indicators.append(
-            {
-                "type": "health_declining",
-                "severity": "medium",
-                "signal": f"health fell {-customer['health_delta_7d']} points in 7 days "
-                f"(to {customer['health_score']})",
-                "recommendation": "Review the health dimensions that fell and check in with the customer",
-                "owner": "account_manager",
-            }
-        )
-    if renewal_approaching(customer):
-        indicators.append(
-            {
-                "type": "renewal_approaching",
-                "severity": "low",
-                "signal": f"annual contract renews on {customer['next_renewal_date']} "
-                f"(in {customer['days_to_renewal']} days), no QBR known",
-                "recommendation": "Schedule a business review before the renewal",
-                "owner": "account_manager",
-            }
-        )
-    return sorted(indicators, key=lambda item: -SEVERITY_RANK[item["severity"]])
 
 
-def opportunities(customer: dict[str, Any]) -> list[dict[str, Any]]:
-    """Expansion signals the data supports (phase 1: several subscriptions, a trial to convert)."""
-    found = []
-    if (customer.get("subscription_count") or 0) >= 2:
-        found.append(
-            {
-                "type": "multiple_subscriptions",
-                "signal": f"{customer['subscription_count']} subscriptions counted in MRR "
-                f"({money(customer['mrr'])} a month)",
-                "recommendation": "Propose consolidating the subscriptions onto a higher plan",
-                "owner": "account_manager",
-            }
-        )
-    if customer.get("subscription_status") == "trialing":
-        found.append(
-            {
-                "type": "trial_conversion",
-                "signal": "subscription is trialing",
-                "recommendation": "Walk the trial through its first results and propose a paid plan",
-                "owner": "account_manager",
-            }
-        )
-    return found
-
-
-def exit_state(
-    customer: dict[str, Any], indicators: list[dict[str, Any]], found: list[dict[str, Any]]
-) -> tuple[str, str]:
-    """Seed 004's action routing, first match wins; returns (state, the reason in words)."""
-    score = customer["health_score"]
-    critical = [item["type"] for item in indicators if item["severity"] == "critical"]
-    if score < AT_RISK_BELOW or critical:
-        reason = f"health {score} < {AT_RISK_BELOW}" if score < AT_RISK_BELOW else f"critical: {critical[0]}"
-        return "at_risk", reason
-    if customer.get("has_open_priority_ticket"):
-        return "escalation_required", "an open priority ticket"
-    if found and score > EXPANSION_ABOVE:
-        return "expansion_ready", f"{found[0]['type']} with health {score} > {EXPANSION_ABOVE}"
-    if renewal_approaching(customer):
-        return "renewal_focus", f"renewal in {customer['days_to_renewal']} days and no QBR known"
-    if indicators or customer["health_status"] != "healthy":
-        concern = indicators[0]["type"] if indicators else f"health status {customer['health_status']}"
-        return "attention_needed", concern
-    return "healthy", f"health {score}, no risk signal"
-
-
-def _owner(owner: str, customer: dict[str, Any]) -> str:
-    """The assigned AM's name for account_manager actions once CRM data (phase 2) names one."""
-    assigned = customer.get("assigned_am")
-    return assigned if owner == "account_manager" and assigned else owner
-
-
-def recommended_actions(
-    customer: dict[str, Any], indicators: list[dict[str, Any]], found: list[dict[str, Any]], as_of: date
-) -> list[dict[str, Any]]:
-    """At most five actions, most severe first (opportunities count as low), each with owner and due date."""
-    candidates = [(item["severity"], item) for item in indicators]
-    candidates += [("low", item) for item in found]
-    candidates.sort(key=lambda pair: -SEVERITY_RANK[pair[0]])
+def opportunities(facts: Facts) -> list[dict[str, Any]]:
+    """The customer's opportunities (customer_opportunities) with their estimated monthly value."""
     return [
         {
-            "priority": rank,
-            "action": item["recommendation"],
-            "owner": _owner(item["owner"], customer),
-            "dueDate": (as_of + timedelta(days=DUE_DAYS[severity])).isoformat(),
-            "severity": severity,
-            "reason": item["type"],
-            "skillTrigger": SKILL_TRIGGERS.get(item["type"]),
+            "type": row["opportunity"],
+            "signal": row["detail"],
+            "estimatedMrr": row["estimated_mrr"],
+            "estimatedMrrNative": row["estimated_mrr_native"],
+            "currency": row["currency"],
         }
-        for rank, (severity, item) in enumerate(candidates[:MAX_ACTIONS], start=1)
+        for row in facts.opportunities
+    ]
+
+
+def recommended_actions(facts: Facts) -> list[dict[str, Any]]:
+    """The customer's actions (customer_actions): at most five, by priority, with owner and due date."""
+    return [
+        {
+            "priority": action["action_rank"],
+            "action": action["recommended_action"],
+            "owner": action["owner_name"] or action["action_owner"],
+            "ownerRole": action["action_owner"],
+            "dueDate": action["due_date"],
+            "severity": action["severity"],
+            "reason": action["reason"],
+            "reasonType": action["reason_type"],
+            "detail": action["detail"],
+            "skillTrigger": action["skill"],
+        }
+        for action in facts.actions
     ]
 
 
@@ -270,11 +223,12 @@ def data_sources(facts: Facts, as_of: date) -> list[dict[str, Any]]:
     sources = []
     for name in ("intercom", *LATER_SOURCES):
         column = f"last_{name}_sync"
-        if column not in customer:
+        last_sync = _as_datetime(customer.get(column))
+        run = facts.sync_runs.get(name, {})
+        if last_sync is None and not run:
+            # never synced: not connected, so neither matched nor stale
             sources.append({"source": name, "connected": False, "matched": False})
             continue
-        last_sync = _as_datetime(customer[column])
-        run = facts.sync_runs.get(name, {})
         limit = STALE_AFTER.get(name, timedelta(hours=24))
         sources.append(
             {
@@ -295,7 +249,7 @@ def data_sources(facts: Facts, as_of: date) -> list[dict[str, Any]]:
 # --- narrative (pure templates) ----------------------------------------------------------------------
 
 
-def narrative(facts: Facts, indicators: list[dict[str, Any]], found: list[dict[str, Any]]) -> list[Sentence]:
+def narrative(facts: Facts, found: list[dict[str, Any]]) -> list[Sentence]:
     """The key narrative: a few template sentences, each naming the columns it is built from."""
     customer = facts.customer
     name = customer["name"]
@@ -305,15 +259,15 @@ def narrative(facts: Facts, indicators: list[dict[str, Any]], found: list[dict[s
         if customer["signup_date"]
         else "has no signup date on record"
     )
-    if customer["mrr"] is None:
+    if customer["mrr"] is None and not customer.get("is_fx_missing"):
         sentences.append(Sentence(f"{name} {since}, with no Stripe data.", ("name", "signup_date", "mrr")))
     else:
         plan = customer["plan_name"] or "no plan name"
         sentences.append(
             Sentence(
-                f"{name} {since}, paying {money(customer['mrr'])} a month ({plan}, "
+                f"{name} {since}, paying {customer_mrr(customer)} a month ({plan}, "
                 f"{customer['subscription_status']}).",
-                ("name", "signup_date", "mrr", "plan_name", "subscription_status"),
+                ("name", "signup_date", "mrr", "mrr_native", "currency", "plan_name", "subscription_status"),
             )
         )
     health = f"Health is {customer['health_score']}/100 ({customer['health_status'].replace('_', ' ')})"
@@ -327,6 +281,14 @@ def narrative(facts: Facts, indicators: list[dict[str, Any]], found: list[dict[s
     sentences.append(
         Sentence(f"{health}, {trend}.", ("health_score", "health_status", "health_delta_7d", "health_trend"))
     )
+    if customer.get("health_status_capped_by"):
+        sentences.append(
+            Sentence(
+                f"The score alone would be healthy; the {customer['health_status_capped_by']} signal "
+                "keeps it at risk.",
+                ("health_status_capped_by",),
+            )
+        )
     if facts.signals:
         top = facts.signals[0]
         sentences.append(
@@ -348,7 +310,7 @@ def narrative(facts: Facts, indicators: list[dict[str, Any]], found: list[dict[s
         )
     if customer["calls_booked_90d"] is not None:
         sentences.append(call_sentence(customer))
-    if renewal_approaching(customer):
+    if customer["days_to_renewal"] is not None and customer["days_to_renewal"] >= 0:
         sentences.append(
             Sentence(
                 f"The annual contract renews on {customer['next_renewal_date']}, "
@@ -359,8 +321,8 @@ def narrative(facts: Facts, indicators: list[dict[str, Any]], found: list[dict[s
     if found:
         sentences.append(
             Sentence(
-                f"Expansion signal: {found[0]['signal']}.",
-                ("subscription_count", "mrr", "subscription_status"),
+                f"Opportunity: {found[0]['type'].replace('_', ' ')} ({found[0]['signal']}).",
+                ("customer_opportunities.opportunity", "customer_opportunities.detail"),
             )
         )
     return sentences
@@ -402,13 +364,12 @@ def _dimension(facts: Facts, name: str) -> dict[str, Any]:
 
 
 def build_view(facts: Facts) -> dict[str, Any]:
-    """The 360 view in seed 004's response shape (JSON-ready)."""
+    """The 360 view in the customer 360 specification's response shape (JSON-ready)."""
     customer = facts.customer
     as_of = customer["as_of_date"]
     indicators = risk_indicators(facts)
-    found = opportunities(customer)
-    state, reason = exit_state(customer, indicators, found)
-    sentences = narrative(facts, indicators, found)
+    found = opportunities(facts)
+    sentences = narrative(facts, found)
     sources = data_sources(facts, as_of)
     penalties = {
         name: customer[f"penalty_{name}"]
@@ -424,6 +385,8 @@ def build_view(facts: Facts) -> dict[str, Any]:
             "name": customer["name"],
             "email": customer["email"],
             "lifecycleStage": customer.get("lifecycle_stage"),
+            "customerStage": customer["customer_stage"],
+            "inHealthScope": customer["is_in_health_scope"],
             "location": {"country": customer["location_country"], "city": customer["location_city"]},
             "arr": customer["arr"],
             "customerSince": customer["signup_date"],
@@ -436,6 +399,7 @@ def build_view(facts: Facts) -> dict[str, Any]:
         "healthSummary": {
             "overallScore": customer["health_score"],
             "status": customer["health_status"],
+            "statusCappedBy": customer["health_status_capped_by"],
             "trend": customer["health_trend"],
             "trendDelta": customer["health_delta_7d"],
             "trendDelta30d": customer["health_delta_30d"],
@@ -510,15 +474,18 @@ def build_view(facts: Facts) -> dict[str, Any]:
                 "previousAsOfDate": customer["previous_as_of_date"],
                 "changePct": customer["mrr_change_pct"],
             },
-            "hasForeignCurrency": customer["has_foreign_currency"],
+            "mrrNative": customer["mrr_native"],
+            "currency": customer["currency"],
+            "isFxMissing": customer["is_fx_missing"],
+            "paymentFailedAt": customer["payment_failed_at"],
         },
         "keyNarrative": " ".join(sentence.text for sentence in sentences),
         "narrative": [{"text": s.text, "columns": list(s.columns)} for s in sentences],
         "riskIndicators": indicators,
         "opportunities": found,
-        "recommendedActions": recommended_actions(customer, indicators, found, as_of),
-        "exitState": state,
-        "exitReason": reason,
+        "recommendedActions": recommended_actions(facts),
+        "exitState": facts.exit_state.get("exit_state"),
+        "exitReason": facts.exit_state.get("exit_state_reason"),
         "dataSources": sources,
         "staleSources": [source["source"] for source in sources if source.get("stale")],
         # The phase-1 keys of `gtm customer --json`, kept for scripts written against them.
@@ -561,7 +528,7 @@ def render(view: dict[str, Any], console: Console) -> None:
         (f"{health['overallScore']} {health['status'].replace('_', ' ')}", status_style),
         "  ·  exit state ",
         (view["exitState"], EXIT_STYLE.get(view["exitState"], "bold")),
-        f" ({view['exitReason']})",
+        f" ({view['exitReason']})" if view["exitReason"] else "",
     )
     console.print(Panel(Group(header, Text(view["keyNarrative"])), title="Customer 360", expand=True))
 
@@ -570,7 +537,11 @@ def render(view: dict[str, Any], console: Console) -> None:
         facts.add_column()
     facts.add_row(
         "[bold]MRR[/]",
-        money(commercial["mrr"]),
+        (
+            money(commercial["mrrNative"], commercial["currency"]) + " (no rate)"
+            if commercial["isFxMissing"]
+            else money(commercial["mrr"])
+        ),
         "[bold]customer since[/]",
         _cell(profile["customerSince"]),
     )
@@ -664,14 +635,17 @@ def render(view: dict[str, Any], console: Console) -> None:
             )
         console.print(risks)
     for item in view["opportunities"]:
-        console.print(f"[green]opportunity[/] {item['type']}: {item['signal']} -> {item['recommendation']}")
+        value = f", about {money(item['estimatedMrr'])} a month" if item["estimatedMrr"] is not None else ""
+        console.print(f"[green]opportunity[/] {item['type']}: {item['signal']}{value}")
 
     if view["recommendedActions"]:
         actions = Table(title="Recommended actions")
         for column, justify in (("#", "right"), ("action", "left"), ("owner", "left"), ("due", "left")):
             actions.add_column(column, justify=justify)  # type: ignore[arg-type]
         for action in view["recommendedActions"]:
-            actions.add_row(str(action["priority"]), action["action"], action["owner"], action["dueDate"])
+            actions.add_row(
+                str(action["priority"]), action["action"], action["owner"], str(action["dueDate"])
+            )
         console.print(actions)
 
     usage = view["usageSummary"]

@@ -4,13 +4,14 @@ gtm/customer360.py."""
 from __future__ import annotations
 
 from datetime import date, datetime
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 from typing import Any
 
 from gtm.errors import GtmError
 from gtm.warehouse import Warehouse
 
 STATUSES = ("healthy", "at_risk", "high_risk", "critical")
+STAGES = ("paying", "trialing", "churned", "lead")
 
 
 def jsonable(value: Any) -> Any:
@@ -47,50 +48,40 @@ def account_manager(warehouse: Warehouse, am: str) -> dict[str, Any]:
     return rows[0]
 
 
+def _distribution(row: dict[str, Any], count: str, mrr: str) -> dict[str, dict[str, Any]]:
+    return {
+        status: {"count": row[count.format(status=status)], "mrr": row[mrr.format(status=status)]}
+        for status in STATUSES
+    }
+
+
 def _am_summary(warehouse: Warehouse, am: str) -> dict[str, Any]:
-    """The summary of one AM's customers, computed like marts.dashboard_summary."""
-    _require(warehouse, "unified_customers")
+    """The summary of one AM's book, read from marts.am_scorecard (the health scope, like the dashboard)."""
     manager = account_manager(warehouse, am)
-    rows = warehouse.query(
-        "select as_of_date, mrr, arr, health_score, health_status from marts.unified_customers "
-        "where assigned_am_owner_id = %s",
-        (manager["am_owner_id"],),
-    )
-    as_of = warehouse.query("select as_of_date from marts.dashboard_summary")
-
-    def total(values: list[Any]) -> Decimal:
-        return sum((Decimal(str(v)) for v in values if v is not None), Decimal(0))
-
-    scores = [row["health_score"] for row in rows]
-    average = (
-        (Decimal(sum(scores)) / len(scores)).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
-        if scores
-        else None
-    )
-    by_status = {status: [row for row in rows if row["health_status"] == status] for status in STATUSES}
+    row = warehouse.query(
+        "select * from marts.am_scorecard where am_owner_id = %s", (manager["am_owner_id"],)
+    )[0]
     return jsonable(
         {
-            "as_of_date": as_of[0]["as_of_date"] if as_of else None,
-            "account_manager": manager["am_name"],
-            "account_manager_email": manager["am_email"],
-            "total_customers": len(rows),
-            "paying_customers": sum(1 for row in rows if row["mrr"] is not None and row["mrr"] > 0),
-            "total_mrr": total([row["mrr"] for row in rows]),
-            "total_arr": total([row["arr"] for row in rows]),
-            "avg_health_score": average,
-            "health_distribution": {
-                status: {"count": len(members), "mrr": total([row["mrr"] for row in members])}
-                for status, members in by_status.items()
-            },
-            "at_risk_count": len(by_status["at_risk"]) + len(by_status["high_risk"]),
-            "critical_count": len(by_status["critical"]),
+            "as_of_date": row["as_of_date"],
+            "account_manager": row["am_name"],
+            "account_manager_email": row["am_email"],
+            "total_customers": row["customers"],
+            "paying_customers": row["paying_customers"],
+            "total_mrr": row["mrr"],
+            "total_arr": row["arr"],
+            "avg_health_score": row["avg_health_score"],
+            "health_distribution": _distribution(row, "customers_{status}", "mrr_{status}"),
+            "at_risk_count": row["at_risk_count"],
+            "critical_count": row["critical_count"],
         }
     )
 
 
 def summary(warehouse: Warehouse, am: str | None = None) -> dict[str, Any]:
-    """The dashboard summary in the shape of the original API's /dashboard/summary response; with `am`, of
-    that account manager's customers only (plus account_manager and account_manager_email)."""
+    """The dashboard summary in the shape of the original API's /dashboard/summary response, over the health
+    scope, plus customers per stage and the MRR left unconverted per currency; with `am`, of that account
+    manager's customers only (plus account_manager and account_manager_email)."""
     if am:
         return _am_summary(warehouse, am)
     _require(warehouse, "dashboard_summary")
@@ -105,13 +96,13 @@ def summary(warehouse: Warehouse, am: str | None = None) -> dict[str, Any]:
             "paying_customers": row["paying_customers"],
             "total_mrr": row["total_mrr"],
             "total_arr": row["total_arr"],
+            "unconverted_mrr": row["unconverted_mrr"],
             "avg_health_score": row["avg_health_score"],
-            "health_distribution": {
-                status: {"count": row[f"{status}_customers"], "mrr": row[f"{status}_mrr"]}
-                for status in STATUSES
-            },
+            "health_distribution": _distribution(row, "{status}_customers", "{status}_mrr"),
             "at_risk_count": row["at_risk_count"],
             "critical_count": row["critical_count"],
+            "all_customers": row["all_customers"],
+            "customers_by_stage": {stage: row[f"customers_{stage}"] for stage in STAGES},
         }
     )
 
@@ -120,12 +111,22 @@ AT_RISK_COLUMNS = (
     "risk_rank",
     "email",
     "name",
+    "customer_stage",
     "mrr",
+    "mrr_native",
+    "currency",
+    "is_fx_missing",
     "health_score",
     "health_status",
+    "health_status_capped_by",
     "churn_risk",
     "risk_signals",
+    "exit_state",
+    "action_reason",
     "recommended_action",
+    "action_owner",
+    "action_owner_name",
+    "action_due_date",
     "assigned_am",
     "assigned_am_email",
 )

@@ -17,6 +17,7 @@ from sandbox.calendly import CalendlyAPI
 from sandbox.chartmogul import ChartMogulAPI
 from sandbox.company import Company
 from sandbox.crm import CRM
+from sandbox.ecb import EcbAPI
 from sandbox.hubspot import HubSpotAPI
 from sandbox.intercom import IntercomAPI
 from sandbox.stripe import StripeAPI
@@ -162,6 +163,7 @@ class SandboxServer(ThreadingHTTPServer):
             CalendlyAPI(self.crm, token, rate_limit, rate_window),
             StripeAPI(company, token, rate_limit, rate_window),
             ChartMogulAPI(company, token, rate_limit, rate_window),
+            EcbAPI(company, company.seed),
         ]
         self.vendors = {vendor.name: vendor for vendor in vendors}
         self.stats = Stats(tuple(key for vendor in vendors for key in vendor.stats_keys))
@@ -245,9 +247,11 @@ class _Handler(BaseHTTPRequestHandler):
         return Response(404, {"error": f"no control route {request.path}"})
 
     def _send(self, response: Response) -> None:
-        payload = json.dumps(response.body).encode()
+        raw = isinstance(response.body, bytes)  # a file download (the ECB's ZIP) carries its own type
+        payload = response.body if raw else json.dumps(response.body).encode()
         self.send_response(response.status)
-        self.send_header("Content-Type", "application/json; charset=utf-8")
+        if not raw:
+            self.send_header("Content-Type", "application/json; charset=utf-8")
         self.send_header("Content-Length", str(len(payload)))
         for name, value in response.headers.items():
             self.send_header(name, value)

@@ -10,7 +10,7 @@ import html
 import math
 import re
 from collections import defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
 from decimal import ROUND_HALF_UP, Decimal
@@ -18,7 +18,36 @@ from typing import Any
 
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 MRR_STATUSES = ("active", "past_due")
-STATUS_ORDER = ("active", "past_due", "trialing", "unpaid", "incomplete", "canceled")
+STATUS_ORDER = (
+    "active",
+    "past_due",
+    "trialing",
+    "unpaid",
+    "incomplete",
+    "incomplete_expired",
+    "paused",
+    "canceled",
+)
+PAYMENT_FAILURE_DAYS = 30
+# Severities of the signal_actions seed; critical and high cap a healthy status at at_risk.
+SEVERITY = {
+    "cancel_mention": "critical",
+    "payment_failed": "high",
+    "payment_delinquent": "high",
+    "inactive_30d": "high",
+    "deal_lost": "high",
+    "repeated_no_shows": "high",
+    "mrr_drop": "high",
+    "health_drop": "high",
+    "open_priority_ticket": "medium",
+    "low_csat": "medium",
+    "no_owner_on_paying_account": "medium",
+}
+SEVERITY_RANK = {"critical": 4, "high": 3, "medium": 2, "low": 1}
+CAP_SEVERITIES = ("critical", "high")
+HEALTH_SCOPE = ("paying", "trialing")
+# Rate into USD of (currency, day): the latest published on or before the day, None without one.
+Rates = Callable[[str, date], Decimal | None]
 CANCEL_KEYWORDS = (
     "cancel",
     "cancellation",
@@ -81,7 +110,12 @@ class Expected:
     contact_id: str
     mrr: Decimal | None = None
     arr: Decimal | None = None
+    mrr_native: Decimal | None = None
+    currency: str | None = None
+    is_fx_missing: bool | None = None
     ltv: Decimal | None = None
+    payment_failed_at: datetime | None = None
+    customer_stage: str = "lead"
     subscription_count: int | None = None
     subscription_status: str | None = None
     is_delinquent: bool | None = None
@@ -94,12 +128,19 @@ class Expected:
     mentioned_cancel: bool = False
     health_score: int = 0
     health_status: str = ""
+    health_status_banded: str = ""
+    health_status_capped_by: str | None = None
     churn_risk: int = 0
     data_quality_score: int = 0
     risk_signals: list[str] = field(default_factory=list)
 
 
-def revenue(contact: Mapping[str, Any], fx: Mapping[str, Decimal], currency: str = "usd") -> dict[str, Any]:
+def no_rates(currency: str, day: date) -> Decimal | None:
+    """Rates when none are loaded: only the reporting currency converts."""
+    return None
+
+
+def revenue(contact: Mapping[str, Any], fx: Rates, as_of: date, currency: str = "usd") -> dict[str, Any]:
     attrs = contact.get("custom_attributes") or {}
     subs = attrs.get("Stripe Subscriptions") or []
     payments = attrs.get("Stripe Payments") or []
@@ -107,51 +148,108 @@ def revenue(contact: Mapping[str, Any], fx: Mapping[str, Decimal], currency: str
         return {
             "mrr": None,
             "arr": None,
+            "mrr_native": None,
+            "currency": None,
+            "is_fx_missing": None,
             "ltv": None,
             "subscription_count": None,
             "subscription_status": None,
             "is_delinquent": None,
+            "customer_stage": "lead",
         }
-    mrr = Decimal(0)
-    counted = 0
+
+    def rate(code: str | None, day: date) -> Decimal | None:
+        return Decimal(1) if (code or currency) == currency else fx(code or currency, day)
+
+    month_start = as_of.replace(day=1)
+    mrr, native, counted, missing, currencies = Decimal(0), Decimal(0), 0, False, set()
     for sub in subs:
         if sub.get("status") not in MRR_STATUSES:
             continue
         plan = sub.get("plan") or {}
-        rate = (
-            Decimal(1)
-            if (plan.get("currency") or currency) == currency
-            else fx.get(plan["currency"], Decimal(1))
-        )
         quantity = sub.get("quantity") if sub.get("quantity") is not None else 1
-        mrr += (
+        amount = (
             Decimal(plan["amount"])
             * quantity
             / 100
             * monthly_factor(plan["interval"], plan.get("interval_count") or 1)
-            * rate
         )
+        code = plan.get("currency") or currency
+        currencies.add(code)
+        native += amount
+        converted = rate(code, month_start)
+        if converted is None:
+            missing = True
+        else:
+            mrr += amount * converted
         counted += 1
-    ltv = sum(
-        (
-            Decimal(p["amount"] - (p.get("amount_refunded") or 0)) / 100
-            for p in payments
-            if p.get("status") == "succeeded"
-        ),
-        Decimal(0),
-    )
-    status = attrs.get("stripe_subscription_status")
-    if not status:
+    ltv, ltv_missing, has_paid = Decimal(0), False, False
+    for p in payments:
+        if p.get("status") != "succeeded":
+            continue
+        net = Decimal(p["amount"] - (p.get("amount_refunded") or 0)) / 100
+        has_paid = has_paid or net > 0
+        converted = rate(p.get("currency"), utc_date(p["created"]))
+        if converted is None:
+            ltv_missing = True
+        else:
+            ltv += net * converted
+    if subs:
         present = {s.get("status") for s in subs}
         status = next((s for s in STATUS_ORDER if s in present), None)
+    else:
+        status = attrs.get("stripe_subscription_status") or None
+    if native > 0:
+        stage = "paying"
+    elif any(s.get("status") == "trialing" for s in subs):
+        stage = "trialing"
+    elif has_paid:
+        stage = "churned"
+    else:
+        stage = "lead"
     return {
-        "mrr": half_up(mrr, "0.01"),
-        "arr": half_up(mrr * 12, "0.01"),
-        "ltv": half_up(ltv, "0.01"),
+        "mrr": None if missing else half_up(mrr, "0.01"),
+        "arr": None if missing else half_up(mrr * 12, "0.01"),
+        "mrr_native": half_up(native, "0.01") if len(currencies) <= 1 else None,
+        "currency": (currencies.pop() if len(currencies) == 1 else None) if currencies else currency,
+        "is_fx_missing": missing,
+        "ltv": None if ltv_missing else half_up(ltv, "0.01"),
         "subscription_count": counted,
         "subscription_status": status,
         "is_delinquent": bool(attrs.get("stripe_delinquent") or False),
+        "payment_failed_at": payment_failed_at(payments, as_of),
+        "customer_stage": stage,
     }
+
+
+def payment_failed_at(payments: Iterable[Mapping[str, Any]], as_of: date) -> datetime | None:
+    """The latest failed payment of the 30 days before T (up to the end of T's day) with no later success."""
+    t = datetime(as_of.year, as_of.month, as_of.day, tzinfo=timezone.utc)
+    window = [
+        p
+        for p in payments
+        if t - timedelta(days=PAYMENT_FAILURE_DAYS)
+        <= datetime.fromtimestamp(p["created"], tz=timezone.utc)
+        < t + timedelta(days=1)
+    ]
+    failed = [p["created"] for p in window if p.get("status") == "failed"]
+    if not failed:
+        return None
+    last_failed = max(failed)
+    if any(p["created"] > last_failed for p in window if p.get("status") == "succeeded"):
+        return None
+    return datetime.fromtimestamp(last_failed, tz=timezone.utc)
+
+
+def apply_status_cap(row: Expected) -> None:
+    """health_status from the bands, capped at at_risk by a critical or high signal (most severe, by name)."""
+    capping = sorted(
+        (-SEVERITY_RANK[SEVERITY[s]], s) for s in row.risk_signals if SEVERITY[s] in CAP_SEVERITIES
+    )
+    if row.health_status_banded == "healthy" and capping:
+        row.health_status, row.health_status_capped_by = "at_risk", capping[0][1]
+    else:
+        row.health_status, row.health_status_capped_by = row.health_status_banded, None
 
 
 def bucket(value: float, thresholds: list[tuple[float, int]], otherwise: int) -> int:
@@ -196,7 +294,7 @@ def health(
         days = (as_of - start).days
         tenure = 25 if days < 30 else 50 if days < 90 else 70 if days < 180 else 85 if days < 365 else 100
     components.append((10, tenure))
-    mrr = row.mrr
+    mrr = row.mrr if row.mrr is not None else row.mrr_native
     if not mrr:
         mrr_score = None
     else:
@@ -215,7 +313,7 @@ def health(
     )
     score = int(half_up(min(max(base - penalties, Decimal(0)), Decimal(100))))
     row.health_score = score
-    row.health_status = (
+    row.health_status_banded = (
         "healthy" if score >= 70 else "at_risk" if score >= 50 else "high_risk" if score >= 30 else "critical"
     )
     z = (
@@ -237,7 +335,10 @@ def health(
         signals.append("open_priority_ticket")
     if row.csat_score is not None and row.csat_score < 3:
         signals.append("low_csat")
+    if row.payment_failed_at is not None:
+        signals.append("payment_failed")
     row.risk_signals = sorted(signals)
+    apply_status_cap(row)
     attrs = contact.get("custom_attributes") or {}
     location = contact.get("location") or {}
     row.data_quality_score = (
@@ -255,10 +356,9 @@ def expected_customers(
     contacts: Iterable[Mapping[str, Any]],
     conversations: Iterable[Mapping[str, Any]],
     as_of: date,
-    fx: Mapping[str, Decimal] | None = None,
+    fx: Rates = no_rates,
 ) -> dict[str, Expected]:
     """One Expected per customer (email_key), per docs/metrics.md with its default settings."""
-    fx = fx or {}
     winners: dict[str, Mapping[str, Any]] = {}
     key_of_contact: dict[str, str] = {}
     for contact in contacts:
@@ -273,7 +373,9 @@ def expected_customers(
             winners[key] = contact
     window_start = datetime(as_of.year, as_of.month, as_of.day, tzinfo=timezone.utc) - timedelta(days=30)
     ratings: dict[str, list[int]] = defaultdict(list)
-    rows = {key: Expected(key, contact["id"], **revenue(contact, fx)) for key, contact in winners.items()}
+    rows = {
+        key: Expected(key, contact["id"], **revenue(contact, fx, as_of)) for key, contact in winners.items()
+    }
     for conversation in conversations:
         if not well_formed(conversation, ("created_at", "updated_at")):
             continue

@@ -15,7 +15,7 @@ from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal
 from typing import Any
 
-from expected import Expected, email_key_of, half_up, health
+from expected import HEALTH_SCOPE, Expected, apply_status_cap, email_key_of, half_up, health
 
 from sandbox.crm import CRM, OWNERS
 
@@ -339,6 +339,7 @@ def expected_unified(
         if row.mrr and row.mrr > 0 and (am is None or am["left"]):
             signals.add("no_owner_on_paying_account")
         row.risk_signals = sorted(signals)
+        apply_status_cap(row)
         if intercom:
             email, name = contact["email"].strip(), None
         elif crm_row is not None and crm_row.hubspot_email:
@@ -358,7 +359,11 @@ def am_scorecard(customers: Mapping[str, Customer], crm: CRM, as_of: date) -> di
     cards: dict[str, dict[str, Any]] = {}
     book: dict[str, list[Customer]] = defaultdict(list)
     for customer in customers.values():
-        if customer.crm is not None and customer.crm.am_owner_id:
+        if (
+            customer.crm is not None
+            and customer.crm.am_owner_id
+            and customer.row.customer_stage in HEALTH_SCOPE
+        ):
             book[customer.crm.am_owner_id].append(customer)
     hosted: dict[str, list[str]] = defaultdict(list)
     for p, e in crm.event_positions():  # every invitee, valid email or not

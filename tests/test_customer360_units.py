@@ -1,5 +1,5 @@
-"""The pure parts of the customer 360 view: exit-state routing (every state), risk indicators, opportunities,
-recommended actions (at most five, owner, due date by severity), narrative and data freshness."""
+"""The pure parts of the customer 360 view: how it arranges the marts' decisions (exit state, actions,
+opportunities come from dbt and are tested there), narrative and data freshness."""
 
 from __future__ import annotations
 
@@ -7,18 +7,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-import pytest
-
-from gtm.customer360 import (
-    DIMENSIONS,
-    Facts,
-    build_view,
-    exit_state,
-    narrative,
-    opportunities,
-    recommended_actions,
-    risk_indicators,
-)
+from gtm.customer360 import DIMENSIONS, Facts, build_view, narrative, opportunities
 
 AS_OF = date(2026, 11, 20)
 
@@ -43,7 +32,13 @@ def customer(**overrides: Any) -> dict[str, Any]:
         "subscription_status": "active",
         "subscription_count": 1,
         "is_delinquent": False,
-        "has_foreign_currency": False,
+        "mrr_native": Decimal("299.00"),
+        "currency": "usd",
+        "is_fx_missing": False,
+        "payment_failed_at": None,
+        "customer_stage": "paying",
+        "is_in_health_scope": True,
+        "health_status_capped_by": None,
         "last_payment_amount": Decimal("299.00"),
         "last_payment_date": date(2026, 11, 1),
         "next_renewal_date": None,
@@ -120,96 +115,68 @@ def signal(name: str, severity: str, owner: str = "account_manager") -> dict[str
     }
 
 
-def route(row: dict[str, Any], signals: list[dict[str, Any]] | None = None) -> str:
-    facts = Facts(customer=row, signals=signals or [])
-    indicators = risk_indicators(facts)
-    return exit_state(row, indicators, opportunities(row))[0]
+def test_actions_and_exit_state_are_the_marts_rows() -> None:
+    actions = [
+        {
+            "action_rank": 1,
+            "reason": "cancel_mention",
+            "reason_type": "signal",
+            "severity": "critical",
+            "detail": "cancel",
+            "recommended_action": "Call within 24h",
+            "action_owner": "account_manager",
+            "owner_name": "Sarah Chen",
+            "due_date": date(2026, 11, 21),
+            "skill": "save_call",
+        },
+        {
+            "action_rank": 2,
+            "reason": "payment_failed",
+            "reason_type": "signal",
+            "severity": "high",
+            "detail": "failed",
+            "recommended_action": "Update the card",
+            "action_owner": "billing",
+            "owner_name": None,
+            "due_date": date(2026, 11, 22),
+            "skill": "payment_recovery",
+        },
+    ]
+    exit_row = {
+        "exit_state": "at_risk",
+        "exit_state_rule": 1,
+        "exit_state_reason": "critical signal cancel_mention",
+    }
+    view = build_view(Facts(customer(), exit_state=exit_row, actions=actions))
+    assert (view["exitState"], view["exitReason"]) == ("at_risk", "critical signal cancel_mention")
+    assert [
+        (a["priority"], a["owner"], a["ownerRole"], a["dueDate"], a["skillTrigger"])
+        for a in view["recommendedActions"]
+    ] == [
+        (1, "Sarah Chen", "account_manager", "2026-11-21", "save_call"),
+        (2, "billing", "billing", "2026-11-22", "payment_recovery"),
+    ]
 
 
-@pytest.mark.parametrize(
-    ("row", "signals", "state"),
-    [
-        (customer(health_score=59, health_status="at_risk"), [], "at_risk"),
-        (customer(mentioned_cancel=True), [signal("cancel_mention", "critical")], "at_risk"),
-        (
-            customer(health_score=65, has_open_priority_ticket=True, open_tickets=1, subscription_count=2),
-            [signal("open_priority_ticket", "medium", "support_lead")],
-            "escalation_required",
-        ),
-        (customer(health_score=76, subscription_count=2), [], "expansion_ready"),
-        (customer(health_score=90, subscription_status="trialing"), [], "expansion_ready"),
-        (customer(health_score=75, subscription_count=2), [], "healthy"),  # 75 is not > 75
-        (customer(next_renewal_date=date(2027, 1, 19), days_to_renewal=60), [], "renewal_focus"),
-        (customer(next_renewal_date=date(2027, 3, 1), days_to_renewal=101), [], "healthy"),
-        (customer(health_score=65, health_status="at_risk"), [], "attention_needed"),
-        (customer(), [signal("low_csat", "medium", "support_lead")], "attention_needed"),
-        (customer(health_trend="declining", health_delta_7d=-6), [], "attention_needed"),
-        (customer(), [], "healthy"),
-    ],
-)
-def test_exit_state_routing_follows_seed_004(
-    row: dict[str, Any], signals: list[dict[str, Any]], state: str
-) -> None:
-    assert route(row, signals) == state
-
-
-def test_indicators_add_declining_trend_and_renewal_and_sort_by_severity() -> None:
-    row = customer(
-        health_trend="declining",
-        health_delta_7d=-8,
-        health_score=72,
-        days_to_renewal=30,
-        next_renewal_date=date(2026, 12, 20),
+def test_mrr_without_a_rate_is_shown_in_its_own_currency() -> None:
+    row = customer(mrr=None, arr=None, mrr_native=Decimal("250.00"), currency="eur", is_fx_missing=True)
+    texts = [s.text for s in narrative(Facts(row), [])]
+    assert (
+        texts[0] == "Ana Lopez has been a customer since 2024-03-01, paying EUR 250.00 (no eur rate) a month "
+        "(Pro, active)."
     )
-    indicators = risk_indicators(Facts(row, [signal("low_csat", "medium"), signal("inactive_30d", "high")]))
-    assert [item["type"] for item in indicators] == [
-        "inactive_30d",
-        "low_csat",
-        "health_declining",
-        "renewal_approaching",
-    ]
-    assert indicators[2]["signal"] == "health fell 8 points in 7 days (to 72)"
-    # a health_drop signal already says it: no second indicator
-    dropped = risk_indicators(Facts(row, [signal("health_drop", "high")]))
-    assert [item["type"] for item in dropped] == ["health_drop", "renewal_approaching"]
-
-
-def test_opportunities_from_subscriptions_and_trials() -> None:
-    assert opportunities(customer()) == []
-    assert [o["type"] for o in opportunities(customer(subscription_count=2))] == ["multiple_subscriptions"]
-    assert opportunities(customer(subscription_count=2))[0]["signal"] == (
-        "2 subscriptions counted in MRR ($299.00 a month)"
+    commercial = build_view(Facts(row))["commercialSummary"]
+    assert (
+        commercial["mrr"],
+        commercial["mrrNative"],
+        commercial["currency"],
+        commercial["isFxMissing"],
+    ) == (
+        None,
+        250.0,
+        "eur",
+        True,
     )
-    assert [o["type"] for o in opportunities(customer(subscription_status="trialing"))] == [
-        "trial_conversion"
-    ]
-
-
-def test_at_most_five_actions_most_severe_first_with_due_dates_and_owners() -> None:
-    row = customer(subscription_count=2, assigned_am="Sarah Chen")
-    signals = [
-        signal("cancel_mention", "critical"),
-        signal("inactive_30d", "high"),
-        signal("payment_delinquent", "high", "billing"),
-        signal("low_csat", "medium", "support_lead"),
-        signal("open_priority_ticket", "medium", "support_lead"),
-    ]
-    indicators = risk_indicators(Facts(row, signals))
-    actions = recommended_actions(row, indicators, opportunities(row), AS_OF)
-    assert len(actions) == 5  # the expansion opportunity (low) is the sixth and is left out
-    assert [a["priority"] for a in actions] == [1, 2, 3, 4, 5]
-    assert [a["dueDate"] for a in actions] == [
-        "2026-11-21",
-        "2026-11-23",
-        "2026-11-23",
-        "2026-11-27",
-        "2026-11-27",
-    ]
-    assert actions[0]["owner"] == "Sarah Chen"  # account_manager -> the assigned AM once CRM names one
-    assert actions[2]["owner"] == "billing"
-    assert actions[0]["skillTrigger"] == "customer_success/risk_mitigation_playbook"
-    low = recommended_actions(customer(), [], opportunities(customer(subscription_count=2)), AS_OF)
-    assert low[0]["dueDate"] == "2026-12-04" and low[0]["owner"] == "account_manager"
 
 
 def test_every_narrative_sentence_names_existing_columns() -> None:
@@ -221,22 +188,33 @@ def test_every_narrative_sentence_names_existing_columns() -> None:
         next_renewal_date=date(2027, 1, 4),
         health_trend="declining",
         health_delta_7d=-7,
+        health_status_capped_by="payment_failed",
     )
-    facts = Facts(row, [signal("open_priority_ticket", "medium")])
-    sentences = narrative(facts, risk_indicators(facts), opportunities(row))
+    opportunity = {
+        "opportunity": "second_subscription",
+        "detail": "1 trialing subscription(s)",
+        "estimated_mrr": Decimal("49.00"),
+        "estimated_mrr_native": Decimal("49.00"),
+        "currency": "usd",
+    }
+    facts = Facts(row, [signal("open_priority_ticket", "medium")], opportunities=[opportunity])
+    sentences = narrative(facts, opportunities(facts))
     assert [s.text for s in sentences] == [
         "Ana Lopez has been a customer since 2024-03-01, paying $299.00 a month (Pro, active).",
         "Health is 80/100 (healthy), declining: -7 points over 7 days.",
+        "The score alone would be healthy; the payment_failed signal keeps it at risk.",
         "1 risk signal; the most severe is open_priority_ticket (medium): open_priority_ticket detail.",
         "Support has 2 open tickets, one of them priority.",
         "The annual contract renews on 2027-01-04, in 45 days.",
-        "Expansion signal: 2 subscriptions counted in MRR ($299.00 a month).",
+        "Opportunity: second subscription (1 trialing subscription(s)).",
     ]
     for sentence in sentences:
         for column in sentence.columns:
-            assert column in row or column.startswith("customer_risk_signals."), column
+            assert column in row or column.startswith(
+                ("customer_risk_signals.", "customer_opportunities.")
+            ), column
     lead = customer(mrr=None, signup_date=None, health_delta_7d=None, health_trend="insufficient_history")
-    texts = [s.text for s in narrative(Facts(lead), [], [])]
+    texts = [s.text for s in narrative(Facts(lead), [])]
     assert texts[:2] == [
         "Ana Lopez has no signup date on record, with no Stripe data.",
         "Health is 80/100 (healthy), with no snapshot from 7 days ago to compare.",
@@ -252,21 +230,21 @@ def test_narrative_tells_the_calls_once_calendly_is_connected() -> None:
         call_no_shows_90d=1,
         call_show_rate_90d=Decimal("0.75"),
     )
-    texts = [s.text for s in narrative(Facts(connected), [], [])]
+    texts = [s.text for s in narrative(Facts(connected), [])]
     assert (
         "Account manager: Sarah Chen (who has left); 3 calls held and 1 no-show in 90 days, a 75% show rate."
         in texts
     )
     quiet = customer(calls_booked_90d=0, calls_held_90d=0, call_no_shows_90d=0)
     assert "Account manager: no account manager; no call was held in the last 90 days." in [
-        s.text for s in narrative(Facts(quiet), [], [])
+        s.text for s in narrative(Facts(quiet), [])
     ]
-    assert not any("Account manager" in s.text for s in narrative(Facts(customer()), [], []))
+    assert not any("Account manager" in s.text for s in narrative(Facts(customer()), []))
 
 
 def test_view_shape_usage_pending_and_stale_sources() -> None:
-    view = build_view(Facts(customer()))
-    assert view["exitState"] == "healthy"
+    view = build_view(Facts(customer(last_hubspot_sync=None, last_calendly_sync=None)))
+    assert view["exitState"] is None  # no customer_exit_states row given
     assert view["usageSummary"]["available"] is False and "phase 3" in view["usageSummary"]["note"]
     assert view["staleSources"] == []  # synced 23:00 the day before T: within 24 hours
     intercom = next(s for s in view["dataSources"] if s["source"] == "intercom")

@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 from conftest import AS_OF, TOKEN, WAREHOUSES, Sandbox, Warehouse, _drop_postgres_database, new_warehouse
-from expected import email_key_of, expected_customers, well_formed
+from expected import HEALTH_SCOPE, email_key_of, expected_customers, well_formed
 from expected_crm import Customer, am_scorecard, expected_unified
 
 from sandbox.crm import CRM
@@ -81,7 +81,7 @@ def expected_now(run: Run) -> dict[str, Customer]:
             continue
         if key not in winners or contact["updated_at"] > winners[key]["updated_at"]:
             winners[key] = contact
-    intercom = expected_customers(contacts, run.box.company.conversations(), AS_OF, {})
+    intercom = expected_customers(contacts, run.box.company.conversations(), AS_OF)
     return expected_unified(intercom, winners, run.crm, AS_OF)
 
 
@@ -206,7 +206,9 @@ def test_am_scorecard_matches_the_independent_values(run: Run) -> None:
             "at_risk_mrr": as_decimal(want["at_risk_mrr"]),
         }
     assert sum(r["customers"] for r in rows.values()) == sum(
-        1 for c in expected_now(run).values() if c.crm and c.crm.am_owner_id
+        1
+        for c in expected_now(run).values()
+        if c.crm and c.crm.am_owner_id and c.row.customer_stage in HEALTH_SCOPE
     )
 
 
@@ -237,7 +239,8 @@ def test_cli_filters_by_account_manager(run: Run) -> None:
     email = next(r["assigned_am_email"] for r in mine)
     summary = json.loads(run.warehouse.gtm("summary", "--am", email, "--json").stdout)
     total = run.warehouse.query(
-        f"select count(*) as n from marts.unified_customers where assigned_am_email = '{email}'"
+        "select count(*) as n from marts.unified_customers"
+        f" where assigned_am_email = '{email}' and is_in_health_scope"
     )[0]["n"]
     assert summary["total_customers"] == total and summary["account_manager"] == name
     missing = run.warehouse.gtm("at-risk", "--am", "Nobody Atall", check=False)

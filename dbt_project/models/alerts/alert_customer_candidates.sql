@@ -3,6 +3,9 @@
 -- an unresolved problem is repeated at most weekly; event rules (health_drop, new_high_value,
 -- large_mrr_change) use the date of the snapshot where the event happened and stay candidates for
 -- var alert_lookback_days, so a missed alert run does not lose them; engagement_drop uses the last-seen date.
+-- Customers of the health scope only (var `health_scope_stages`). payment_issue fires on the conditions of the
+-- signals payment_delinquent and payment_failed. Severity and action come from the signal_actions seed (the
+-- rule's reason: the rule itself, mrr_drop / mrr_increase for a large MRR change).
 
 {%- set lookback_days = var('alert_lookback_days', 7) %}
 {%- set drop_points = var('health_drop_points', 15) %}
@@ -13,10 +16,6 @@
 {%- set regular_days = var('alert_engagement_lookback_days', 30) %}
 {%- set regular_snapshots = var('alert_engagement_min_active_snapshots', 3) %}
 {%- set iso_week = modules.datetime.datetime.strptime(as_of_date_string(), '%Y-%m-%d').strftime('%G-W%V') %}
-{%- set default_actions = {
-    'new_high_value': 'Have the account manager welcome them and book an onboarding call',
-    'large_mrr_change_up': 'Thank them for the expansion and check the new plan is set up as they expect',
-} %}
 
 with
 
@@ -30,16 +29,6 @@ history as (
 
     select * from {{ ref('customer_health_history') }}
     where as_of_date <= {{ as_of_date() }}
-
-),
-
-payments as (
-
-    select * from {{ ref('int_payments_normalized') }}
-    where
-        is_primary_contact
-        and is_valid
-        and created_at < {{ dbt.dateadd('day', 1, as_of_timestamp()) }}
 
 ),
 
@@ -260,18 +249,6 @@ current_snapshots as (
 
 ),
 
-last_payments as (
-
-    select
-        email_key,
-        payment_status,
-        created_at,
-        row_number() over (partition by email_key order by created_at desc, payment_id desc) as payment_rank
-
-    from payments
-
-),
-
 regular_customers as (
 
     select email_key
@@ -307,21 +284,16 @@ state_rules as (
         {{ dbt.concat([
             "coalesce(customers.subscription_status, 'no subscription')",
             "case when customers.is_delinquent then ', delinquent' else '' end",
-            "case when last_payments.payment_status = 'failed' then "
-            ~ dbt.concat(["', last payment failed on '", "cast(cast(last_payments.created_at as date) as varchar)"])
+            "case when customers.payment_failed_at is not null then "
+            ~ dbt.concat(["', payment failed on '", "cast(cast(customers.payment_failed_at as date) as varchar)"])
             ~ " else '' end",
         ]) }} as detail,
         false as is_increase
 
     from customers
-    left join last_payments
-        on
-            customers.email_key = last_payments.email_key
-            and last_payments.payment_rank = 1
     where
-        coalesce(customers.is_delinquent, false)
-        or coalesce(customers.subscription_status in ('past_due', 'unpaid'), false)
-        or coalesce(last_payments.payment_status = 'failed', false)
+        {{ risk_signal_conditions()['payment_delinquent'] }}
+        or {{ risk_signal_conditions()['payment_failed'] }}
 
     union all
 
@@ -380,13 +352,7 @@ final as (
     select
         {{ dbt.concat(["fired.alert_rule", "'|'", "fired.email_key", "'|'", "fired.alert_window"]) }} as dedupe_key,
         fired.alert_rule,
-        case
-            when fired.alert_rule = 'cancel_mention' then 'critical'
-            when fired.alert_rule in ('payment_issue', 'health_drop') then 'high'
-            when fired.alert_rule = 'large_mrr_change' and not fired.is_increase then 'high'
-            when fired.alert_rule = 'engagement_drop' then 'medium'
-            else 'info'
-        end as severity,
+        signal_actions.severity,
         fired.alert_window,
         customers.email_key,
         customers.email,
@@ -402,27 +368,21 @@ final as (
         fired.previous_health_score,
         fired.previous_health_status,
         customers.health_score - fired.previous_health_score as health_change,
-        coalesce(
-            signal_actions.recommended_action,
-            case
-                when fired.alert_rule = 'new_high_value' then '{{ default_actions["new_high_value"] }}'
-                when fired.alert_rule = 'large_mrr_change' then '{{ default_actions["large_mrr_change_up"] }}'
-            end
-        ) as recommended_action,
+        signal_actions.recommended_action,
         fired.detail,
         customers.as_of_date
 
     from fired
     inner join customers
-        on fired.email_key = customers.email_key
+        on
+            fired.email_key = customers.email_key
+            and customers.is_in_health_scope
     left join signal_actions
         on
-            signal_actions.signal = case fired.alert_rule
-                when 'cancel_mention' then 'cancel_mention'
-                when 'payment_issue' then 'payment_delinquent'
-                when 'health_drop' then 'health_drop'
-                when 'engagement_drop' then 'inactive_30d'
-                when 'large_mrr_change' then case when fired.is_increase then null else 'mrr_drop' end
+            signal_actions.signal = case
+                when fired.alert_rule = 'large_mrr_change' and fired.is_increase then 'mrr_increase'
+                when fired.alert_rule = 'large_mrr_change' then 'mrr_drop'
+                else fired.alert_rule
             end
     left join owners
         on fired.email_key = owners.email_key

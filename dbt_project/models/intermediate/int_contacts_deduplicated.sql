@@ -1,5 +1,5 @@
 -- Every Intercom contact with a valid email, mapped to its email_key. Several contacts with one email_key:
--- the most recently updated is the primary contact (seed 003), whose profile and Stripe data the customer
+-- the most recently updated is the primary contact (the field-mapping specification), whose profile and Stripe data the customer
 -- gets; the others stay here so their conversations still count for the customer.
 
 with

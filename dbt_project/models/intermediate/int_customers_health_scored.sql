@@ -3,6 +3,10 @@
 -- Phase 2 feeds the same components: while product logins are absent, engagement scores the call show rate
 -- of the call window (engagement_basis); without an Intercom signup, tenure counts from the HubSpot
 -- createdate of a contact in a customer lifecycle stage (tenure_basis).
+-- customer_stage (paying, trialing, churned, lead) and is_in_health_scope (var `health_scope_stages`).
+-- health_status: the bands, then the status cap (var `health_status_cap_severities`) over the signals that need
+-- no history; unified_customers applies the same cap again with the history signals (mrr_drop, health_drop).
+-- The MRR weighting uses mrr_native when mrr has no rate (is_fx_missing).
 
 {%- set weights = {
     'activity_recency': var('health_weight_activity_recency'),
@@ -86,7 +90,8 @@ sub_scores as (
                 then {{ bucket_score('tenure_days', var('tenure_buckets'), '<', var('tenure_max_score')) }}
         end as tenure_raw,
         case
-            when mrr > 0 then {{ bucket_score('mrr', var('mrr_weighting_buckets'), '>=') }}
+            when coalesce(mrr, mrr_native) > 0
+                then {{ bucket_score('coalesce(mrr, mrr_native)', var('mrr_weighting_buckets'), '>=') }}
         end as mrr_weighting_raw
 
     from inputs
@@ -144,6 +149,41 @@ scored as (
 
 ),
 
+staged as (
+
+    select
+        *,
+        case
+            when coalesce(has_mrr, false) then 'paying'
+            when coalesce(has_trialing_subscription, false) then 'trialing'
+            when coalesce(has_paid, false) then 'churned'
+            else 'lead'
+        end as customer_stage,
+        case
+            when health_score >= {{ var('health_status_healthy_min') }} then 'healthy'
+            when health_score >= {{ var('health_status_at_risk_min') }} then 'at_risk'
+            when health_score >= {{ var('health_status_high_risk_min') }} then 'high_risk'
+            else 'critical'
+        end as health_status_banded
+
+    from scored
+
+),
+
+{%- set current_signals = risk_signal_conditions().keys() | reject('in', history_signal_names()) | list %}
+
+capped as (
+
+    select
+        staged.*,
+        cap_signals.cap_signal
+
+    from staged
+    left join {{ health_status_cap_signals('staged', current_signals) }} as cap_signals
+        on staged.email_key = cap_signals.email_key
+
+),
+
 risked as (
 
     select
@@ -155,7 +195,7 @@ risked as (
         + {{ var('churn_coef_inactive') }} * case when is_inactive then 1 else 0 end
             as churn_z
 
-    from scored
+    from capped
 
 ),
 
@@ -177,13 +217,22 @@ final as (
         mrr_unrounded,
         mrr,
         arr,
+        mrr_native,
+        currency,
+        is_fx_missing,
         ltv,
+        ltv_native,
+        ltv_currency,
+        is_ltv_fx_missing,
+        has_trialing_subscription,
+        payment_failed_at,
+        customer_stage,
+        customer_stage in ('{{ var("health_scope_stages") | join("', '") }}') as is_in_health_scope,
         plan_name,
         plan_price,
         subscription_status,
         subscription_count,
         is_delinquent,
-        has_foreign_currency,
         last_payment_amount,
         last_payment_date,
         next_renewal_date,
@@ -241,12 +290,9 @@ final as (
         penalty_open_priority_ticket,
         penalty_total,
         health_score,
-        case
-            when health_score >= {{ var('health_status_healthy_min') }} then 'healthy'
-            when health_score >= {{ var('health_status_at_risk_min') }} then 'at_risk'
-            when health_score >= {{ var('health_status_high_risk_min') }} then 'high_risk'
-            else 'critical'
-        end as health_status,
+        health_status_banded,
+        {{ capped_health_status('health_status_banded', 'cap_signal') }} as health_status,
+        {{ health_status_capped_by('health_status_banded', 'cap_signal') }} as health_status_capped_by,
         cast({{ round_half_up('100 / (1 + exp(-1 * churn_z))', 0) }} as integer) as churn_risk,
         cast(
             case when stripe_customer_id is not null then {{ var('dq_points_stripe_id') }} else 0 end

@@ -78,8 +78,7 @@ customer_sources as (
 
     select
         email_key,
-        'intercom' as source_name,
-        false as needed_extra_normalisation
+        'intercom' as source_name
 
     from contacts
 
@@ -87,8 +86,7 @@ customer_sources as (
 
     select
         email_key,
-        'hubspot' as source_name,
-        false as needed_extra_normalisation
+        'hubspot' as source_name
 
     from hubspot_contacts
 
@@ -96,8 +94,7 @@ customer_sources as (
 
     select
         email_key,
-        'calendly' as source_name,
-        false as needed_extra_normalisation
+        'calendly' as source_name
 
     from calls
 
@@ -107,8 +104,7 @@ customers as (
 
     select
         email_key,
-        cast(count(distinct source_name) as integer) as source_count,
-        max(case when needed_extra_normalisation then 1 else 0 end) = 1 as needed_extra_normalisation
+        cast(count(distinct source_name) as integer) as source_count
 
     from customer_sources
     group by email_key
@@ -163,11 +159,20 @@ final as (
             when stripe_revenue.email_key is not null then 'stripe'
             when revenue.has_stripe_data then 'intercom_attributes'
         end as revenue_basis,
-        case when stripe_revenue.email_key is not null then stripe_revenue.mrr_unrounded else revenue.mrr_unrounded end
-            as mrr_unrounded,
+        case when stripe_revenue.email_key is not null then stripe_revenue.mrr_unrounded else revenue.mrr_unrounded end as mrr_unrounded,
         case when stripe_revenue.email_key is not null then stripe_revenue.mrr else revenue.mrr end as mrr,
         case when stripe_revenue.email_key is not null then stripe_revenue.arr else revenue.arr end as arr,
+        case when stripe_revenue.email_key is not null then stripe_revenue.mrr_native else revenue.mrr_native end as mrr_native,
+        case when stripe_revenue.email_key is not null then stripe_revenue.currency else revenue.currency end as currency,
+        case when stripe_revenue.email_key is not null then stripe_revenue.is_fx_missing else revenue.is_fx_missing end as is_fx_missing,
         case when stripe_revenue.email_key is not null then stripe_revenue.ltv else revenue.ltv end as ltv,
+        case when stripe_revenue.email_key is not null then stripe_revenue.ltv_native else revenue.ltv_native end as ltv_native,
+        case when stripe_revenue.email_key is not null then stripe_revenue.ltv_currency else revenue.ltv_currency end as ltv_currency,
+        case when stripe_revenue.email_key is not null then stripe_revenue.is_ltv_fx_missing else revenue.is_ltv_fx_missing end as is_ltv_fx_missing,
+        case when stripe_revenue.email_key is not null then stripe_revenue.has_trialing_subscription else revenue.has_trialing_subscription end as has_trialing_subscription,
+        case when stripe_revenue.email_key is not null then stripe_revenue.has_mrr else revenue.has_mrr end as has_mrr,
+        case when stripe_revenue.email_key is not null then stripe_revenue.has_paid else revenue.has_paid end as has_paid,
+        case when stripe_revenue.email_key is not null then stripe_revenue.payment_failed_at else revenue.payment_failed_at end as payment_failed_at,
         revenue.plan_name,
         revenue.plan_price,
         revenue.subscription_status,
@@ -177,7 +182,6 @@ final as (
         end as subscription_count,
         case when stripe_revenue.email_key is not null then stripe_revenue.is_delinquent else revenue.is_delinquent end
             as is_delinquent,
-        coalesce(stripe_revenue.has_foreign_currency, revenue.has_foreign_currency, false) as has_foreign_currency,
         revenue.last_payment_amount,
         revenue.last_payment_date,
         revenue.next_renewal_date,
@@ -222,7 +226,6 @@ final as (
         hubspot_sync.last_hubspot_sync,
         calendly_sync.last_calendly_sync,
         case
-            when customers.needed_extra_normalisation then 'low'
             when customers.source_count >= 2 then 'high'
             else 'medium'
         end as match_confidence,

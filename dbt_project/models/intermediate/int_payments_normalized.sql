@@ -1,5 +1,7 @@
 -- One row per Stripe payment (from Intercom's "Stripe Payments" attribute): validity and net amount
--- (amount - refunded) in the reporting currency.
+-- (amount - refunded) in its own currency and in the reporting currency, converted at the latest rate in
+-- fx_rates on or before the payment's own date (metrics.md, Currency); without one the reporting amount
+-- is null and is_fx_missing true.
 
 with
 
@@ -36,20 +38,35 @@ validated as (
 
 ),
 
+dated_rates as (
+
+    select
+        validated.dlt_id,
+        fx_rates.rate_to_reporting,
+        row_number() over (partition by validated.dlt_id order by fx_rates.rate_date desc) as rate_rank
+
+    from validated
+    inner join fx_rates
+        on
+            validated.effective_currency = fx_rates.currency
+            and fx_rates.rate_date <= cast(validated.created_at as date)
+
+),
+
 converted as (
 
     select
         validated.*,
-        fx_rates.rate_to_reporting,
         case
             when validated.effective_currency = '{{ var("reporting_currency") }}' then 1
-            when fx_rates.rate_to_reporting is not null then fx_rates.rate_to_reporting
-            else 1
+            else dated_rates.rate_to_reporting
         end as fx_multiplier
 
     from validated
-    left join fx_rates
-        on validated.effective_currency = lower(fx_rates.currency)
+    left join dated_rates
+        on
+            validated.dlt_id = dated_rates.dlt_id
+            and dated_rates.rate_rank = 1
 
 ),
 
@@ -72,6 +89,17 @@ final as (
                 then cast(
                     {{ round_half_up(
                         'cast(converted.amount_cents - coalesce(converted.amount_refunded_cents, 0) as decimal(38, 10))'
+                        ~ ' / 100',
+                        10
+                    ) }}
+                    as decimal(28, 10)
+                )
+        end as net_amount_native_unrounded,
+        case
+            when converted.invalid_reason is null
+                then cast(
+                    {{ round_half_up(
+                        'cast(converted.amount_cents - coalesce(converted.amount_refunded_cents, 0) as decimal(38, 10))'
                         ~ ' * converted.fx_multiplier / 100',
                         10
                     ) }}
@@ -80,8 +108,7 @@ final as (
         end as net_amount_unrounded,
         converted.invalid_reason is null
         and converted.payment_status = 'succeeded' as is_counted_in_ltv,
-        converted.effective_currency != '{{ var("reporting_currency") }}'
-        and converted.rate_to_reporting is null as is_unconverted_foreign_currency,
+        converted.fx_multiplier is null as is_fx_missing,
         converted.created_at,
         converted.loaded_at
 

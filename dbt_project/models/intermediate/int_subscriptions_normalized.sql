@@ -1,6 +1,8 @@
 -- One row per Stripe subscription (from Intercom's "Stripe Subscriptions" attribute): validity, monthly
--- factor, monthly amount in the reporting currency, and whether it counts in MRR.
+-- factor, monthly amount in its own currency and in the reporting currency, and whether it counts in MRR.
 -- monthly factor: month 1/n, year 1/(12n), week 52/(12n), day 365/(12n) with n = interval_count.
+-- Currency (metrics.md): MRR as of T converts at the rate of the first day of T's month (the latest rate in
+-- fx_rates on or before it); without any such rate monthly_amount_unrounded is null and is_fx_missing true.
 
 {%- set mrr_statuses = var('mrr_statuses') %}
 
@@ -21,6 +23,29 @@ contacts as (
 fx_rates as (
 
     select * from {{ ref('fx_rates') }}
+    where rate_date <= cast('{{ as_of_date_string()[:7] }}-01' as date)
+
+),
+
+ranked_rates as (
+
+    select
+        currency,
+        rate_to_reporting,
+        row_number() over (partition by currency order by rate_date desc) as rate_rank
+
+    from fx_rates
+
+),
+
+month_rates as (
+
+    select
+        currency,
+        rate_to_reporting
+
+    from ranked_rates
+    where rate_rank = 1
 
 ),
 
@@ -70,16 +95,14 @@ converted as (
         validated.*,
         validated.invalid_reason is null as is_valid,
         validated.effective_currency = '{{ var("reporting_currency") }}' as is_reporting_currency,
-        fx_rates.rate_to_reporting,
         case
             when validated.effective_currency = '{{ var("reporting_currency") }}' then 1
-            when fx_rates.rate_to_reporting is not null then fx_rates.rate_to_reporting
-            else 1
+            else month_rates.rate_to_reporting
         end as fx_multiplier
 
     from validated
-    left join fx_rates
-        on validated.effective_currency = lower(fx_rates.currency)
+    left join month_rates
+        on validated.effective_currency = month_rates.currency
 
 ),
 
@@ -111,6 +134,17 @@ final as (
                 then cast(
                     {{ round_half_up(
                         'cast(converted.plan_amount_cents * converted.effective_quantity * converted.monthly_factor_numerator as decimal(38, 10))'
+                        ~ ' / (100 * converted.monthly_factor_denominator * converted.effective_interval_count)',
+                        10
+                    ) }}
+                    as decimal(28, 10)
+                )
+        end as monthly_amount_native_unrounded,
+        case
+            when converted.is_valid
+                then cast(
+                    {{ round_half_up(
+                        'cast(converted.plan_amount_cents * converted.effective_quantity * converted.monthly_factor_numerator as decimal(38, 10))'
                         ~ ' * converted.fx_multiplier'
                         ~ ' / (100 * converted.monthly_factor_denominator * converted.effective_interval_count)',
                         10
@@ -123,8 +157,7 @@ final as (
         converted.is_valid
         and converted.subscription_status in ('{{ mrr_statuses | join("', '") }}')
         and coalesce(contacts.is_primary_contact, false) as is_counted_in_mrr,
-        not converted.is_reporting_currency
-        and converted.rate_to_reporting is null as is_unconverted_foreign_currency,
+        converted.fx_multiplier is null as is_fx_missing,
         converted.created_at,
         converted.current_period_start_at,
         converted.current_period_end_at,

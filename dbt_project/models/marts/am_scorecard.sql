@@ -1,8 +1,11 @@
--- The account-manager scorecard for T (seed 000, "AM performance scorecard"): one row per HubSpot owner who
+-- The account-manager scorecard for T (the original product specification, "AM performance scorecard"): one row per HubSpot owner who
 -- is active or still owns customers. Book of business from unified_customers (customers whose assigned AM
--- is this owner: MRR, average health, at-risk count and MRR, open pipeline, customers without a held call
+-- is this owner, within the health scope (var `health_scope_stages`): MRR, average health, at-risk count (not
+-- healthy, as in at_risk_customers) and MRR, open pipeline, customers without a held call
 -- in var `am_no_call_days` days) and call discipline from the calls the AM hosted in the var
 -- `call_window_days` days before T (held, no-shows, show rate). Doc block `am_scorecard`.
+
+{%- set statuses = ['healthy', 'at_risk', 'high_risk', 'critical'] %}
 
 with
 
@@ -15,7 +18,7 @@ owners as (
 customers as (
 
     select * from {{ ref('unified_customers') }}
-    where assigned_am_owner_id is not null
+    where assigned_am_owner_id is not null and is_in_health_scope
 
 ),
 
@@ -35,9 +38,12 @@ book as (
         sum(mrr) as mrr,
         sum(arr) as arr,
         avg(health_score) as avg_health_score,
-        sum(case when health_status in ('at_risk', 'high_risk', 'critical') then 1 else 0 end)
-            as at_risk_customers,
-        sum(case when health_status in ('at_risk', 'high_risk', 'critical') then mrr end) as at_risk_mrr,
+        sum(case when health_status != 'healthy' then 1 else 0 end) as at_risk_customers,
+        sum(case when health_status != 'healthy' then mrr end) as at_risk_mrr,
+        {%- for status in statuses %}
+        sum(case when health_status = '{{ status }}' then 1 else 0 end) as customers_{{ status }},
+        sum(case when health_status = '{{ status }}' then mrr end) as mrr_{{ status }},
+        {%- endfor %}
         sum(case when risk_signals != '' then 1 else 0 end) as customers_with_risk_signals,
         sum(open_deal_value) as open_deal_value,
         sum(
@@ -80,6 +86,13 @@ final as (
         cast({{ round_half_up('book.avg_health_score', 2) }} as decimal(5, 2)) as avg_health_score,
         cast(coalesce(book.at_risk_customers, 0) as integer) as at_risk_customers,
         cast(coalesce(book.at_risk_mrr, 0) as decimal(18, 2)) as at_risk_mrr,
+        {%- for status in statuses %}
+        cast(coalesce(book.customers_{{ status }}, 0) as integer) as customers_{{ status }},
+        cast(coalesce(book.mrr_{{ status }}, 0) as decimal(18, 2)) as mrr_{{ status }},
+        {%- endfor %}
+        cast(coalesce(book.customers_at_risk, 0) + coalesce(book.customers_high_risk, 0) as integer)
+            as at_risk_count,
+        cast(coalesce(book.customers_critical, 0) as integer) as critical_count,
         cast(coalesce(book.customers_with_risk_signals, 0) as integer) as customers_with_risk_signals,
         cast(coalesce(book.open_deal_value, 0) as decimal(18, 2)) as open_deal_value,
         cast(coalesce(book.customers_without_recent_call, 0) as integer) as customers_without_call_60d,

@@ -2,6 +2,9 @@
 -- a rebuild for the same T replaces that date's rows (a customer who vanished does not linger), never
 -- duplicates; other dates are kept. unified_customers reads the earlier dates for the drop signals,
 -- customer_health_trends for the 7/30-day deltas, and the report marts for their weeks, months and quarters.
+-- health_status is capped by the signals that need no history (the trend signals mrr_drop and health_drop
+-- cap unified_customers only); customer_stage and is_in_health_scope let reports and digests keep to the
+-- health scope (null on snapshots written before they existed: counted as in scope).
 
 {{
     config(
@@ -27,6 +30,9 @@ final as (
         cast(as_of_date as date) as as_of_date,
         cast(health_score as integer) as health_score,
         cast(health_status as varchar) as health_status,
+        cast(health_status_capped_by as varchar) as health_status_capped_by,
+        cast(customer_stage as varchar) as customer_stage,
+        cast(is_in_health_scope as boolean) as is_in_health_scope,
         cast(health_base as decimal(5, 2)) as health_base,
         cast(health_coverage as decimal(5, 2)) as health_coverage,
         cast(activity_recency_score as decimal(5, 2)) as activity_recency_score,

@@ -25,6 +25,9 @@
     'open_priority_ticket': dbt.concat([
         "cast(open_tickets as varchar)", "' open ticket(s), at least one priority'",
     ]),
+    'payment_failed': dbt.concat([
+        "'failed payment on '", "cast(cast(payment_failed_at as date) as varchar)", "', not recovered'",
+    ]),
     'payment_delinquent': "case when subscription_status in ('past_due', 'unpaid') and is_delinquent then "
         ~ dbt.concat(["subscription_status", "', delinquent'"])
         ~ " when subscription_status in ('past_due', 'unpaid') then subscription_status"
@@ -76,14 +79,7 @@ final as (
         cast(signals.email_key as varchar) as email_key,
         cast(signals.signal as varchar) as signal,
         cast(coalesce(signal_actions.severity, 'medium') as varchar) as severity,
-        cast(
-            case coalesce(signal_actions.severity, 'medium')
-                when 'critical' then 4
-                when 'high' then 3
-                when 'medium' then 2
-                else 1
-            end as integer
-        ) as severity_rank,
+        cast({{ severity_rank("coalesce(signal_actions.severity, 'medium')") }} as integer) as severity_rank,
         cast(signals.detail as varchar) as detail,
         cast(signal_actions.recommended_action as varchar) as recommended_action,
         cast(signal_actions.action_owner as varchar) as action_owner,

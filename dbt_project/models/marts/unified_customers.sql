@@ -1,7 +1,8 @@
--- The unified customer record: one row per email_key for the as-of date T, with the fields of seed 003's
+-- The unified customer record: one row per email_key for the as-of date T, with the fields of the field-mapping specification's
 -- mapping, every health component, penalty, churn risk, data quality, and the risk signals (trend signals
 -- compare with earlier snapshots in customer_health_history; health_trend and the 7/30-day deltas come from
--- customer_health_trends).
+-- customer_health_trends). health_status: the bands capped by any signal of var `health_status_cap_severities`
+-- (health_status_capped_by names it), the history signals included.
 
 {%- set components = ['activity_recency', 'support_sentiment', 'payment_health', 'engagement', 'tenure', 'mrr_weighting'] %}
 
@@ -96,6 +97,12 @@ signals as (
 
 ),
 
+cap_signals as (
+
+    select * from {{ health_status_cap_signals("trended") }} as capping_signals
+
+),
+
 signal_lists as (
 
     select
@@ -129,13 +136,21 @@ final as (
         cast(trended.am_assignment_source as varchar) as am_assignment_source,
         cast(trended.mrr as decimal(18, 2)) as mrr,
         cast(trended.arr as decimal(18, 2)) as arr,
+        cast(trended.mrr_native as decimal(18, 2)) as mrr_native,
+        cast(trended.currency as varchar) as currency,
+        cast(trended.is_fx_missing as boolean) as is_fx_missing,
         cast(trended.ltv as decimal(18, 2)) as ltv,
+        cast(trended.ltv_native as decimal(18, 2)) as ltv_native,
+        cast(trended.ltv_currency as varchar) as ltv_currency,
+        cast(trended.is_ltv_fx_missing as boolean) as is_ltv_fx_missing,
+        cast(trended.customer_stage as varchar) as customer_stage,
+        cast(trended.is_in_health_scope as boolean) as is_in_health_scope,
         cast(trended.plan_name as varchar) as plan_name,
         cast(trended.plan_price as decimal(18, 2)) as plan_price,
         cast(trended.subscription_status as varchar) as subscription_status,
         cast(trended.subscription_count as integer) as subscription_count,
         cast(trended.is_delinquent as boolean) as is_delinquent,
-        cast(trended.has_foreign_currency as boolean) as has_foreign_currency,
+        cast(trended.payment_failed_at as {{ dbt.type_timestamp() }}) as payment_failed_at,
         cast(trended.revenue_basis as varchar) as revenue_basis,
         cast(trended.last_payment_amount as decimal(18, 2)) as last_payment_amount,
         cast(trended.last_payment_date as date) as last_payment_date,
@@ -188,7 +203,12 @@ final as (
         cast(trended.penalty_total as integer) as penalty_total,
         cast(trended.health_score as integer) as health_score,
         cast(trended.health_score_7d_max as integer) as health_score_7d_max,
-        cast(trended.health_status as varchar) as health_status,
+        cast(
+            {{ capped_health_status('trended.health_status_banded', 'cap_signals.cap_signal') }} as varchar
+        ) as health_status,
+        cast(
+            {{ health_status_capped_by('trended.health_status_banded', 'cap_signals.cap_signal') }} as varchar
+        ) as health_status_capped_by,
         cast(trended.health_delta_7d as integer) as health_delta_7d,
         cast(trended.health_delta_30d as integer) as health_delta_30d,
         cast(trended.health_trend as varchar) as health_trend,
@@ -201,6 +221,8 @@ final as (
     from trended
     left join signal_lists
         on trended.email_key = signal_lists.email_key
+    left join cap_signals
+        on trended.email_key = cap_signals.email_key
 
 )
 

@@ -1,5 +1,6 @@
 -- One row per calendar quarter with a snapshot in customer_health_history up to T: churn risk of the customer
--- base on the quarter's latest snapshot (expected MRR loss, high-risk customers, MRR by health status), and
+-- base of the health scope on the quarter's latest snapshot (expected MRR loss, high-risk customers, MRR by
+-- health status), and
 -- the churn observed since the previous quarter's latest snapshot (doc block `report_quarterly_churn_risk`).
 
 {%- set statuses = ['at_risk', 'high_risk', 'critical'] %}
@@ -44,6 +45,7 @@ quarter_rows as (
     from quarters
     inner join history
         on quarters.snapshot_date = history.as_of_date
+    where coalesce(history.is_in_health_scope, true)
 
 ),
 
@@ -58,7 +60,7 @@ ever_at_risk as (
         on
             coalesce(quarters.previous_snapshot_date, cast('1900-01-01' as date)) < history.as_of_date
             and quarters.snapshot_date >= history.as_of_date
-    where history.health_status != 'healthy'
+    where history.health_status != 'healthy' and coalesce(history.is_in_health_scope, true)
     group by 1
 
 ),

@@ -1,5 +1,6 @@
 -- One row per ISO week (Monday start) with a snapshot in customer_health_history up to T: the health of the
--- customer base on the week's latest snapshot, and how it moved since the previous week's latest snapshot
+-- customers of the health scope (var `health_scope_stages`) on the week's latest snapshot, and how it moved
+-- since the previous week's latest snapshot
 -- (doc block `report_weekly_health_summary`).
 
 {%- set statuses = ['healthy', 'at_risk', 'high_risk', 'critical'] %}
@@ -54,6 +55,7 @@ week_rows as (
         on
             weeks.previous_snapshot_date = previous_rows.as_of_date
             and history.email_key = previous_rows.email_key
+    where coalesce(history.is_in_health_scope, true)
 
 ),
 
