@@ -229,16 +229,36 @@ def test_gtm_revenue_prints_the_waterfall_and_retention(revenue: tuple) -> None:
     assert "MRR waterfall" in table and "NRR" in table and "GRR" in table and "quick ratio" in table
 
 
+def expected_mrr(customer: er.Customer, day: datetime.date) -> tuple[Decimal | None, Decimal | None]:
+    """(mrr in usd, or None when MRR in another currency has no rate; mrr_native for one currency)."""
+    paying = {c: customer.mrr(day, c) for c in er.currencies(customer) if customer.mrr(day, c) > 0}
+    mrr = None if set(paying) - {"usd"} else (paying.get("usd", Decimal(0)) / 100).quantize(CENT)
+    native = None if len(paying) > 1 else (sum(paying.values(), Decimal(0)) / 100).quantize(CENT)
+    return mrr, native
+
+
 def test_unified_customers_take_stripe_as_revenue_of_record(revenue: tuple) -> None:
     warehouse, _, customers = revenue
     rows = {r["email_key"]: r for r in warehouse.query("select * from marts.unified_customers")}
     stripe = {key: row for key, row in rows.items() if row["revenue_basis"] == "stripe"}
     assert len(stripe) > 50
+    stages = set()
     for key, row in stripe.items():
         customer = customers[key]
-        # no fx rates are shipped: other currencies count as-is and are flagged (as on the Intercom basis)
-        want = sum((customer.mrr(AS_OF, c) for c in er.currencies(customer)), Decimal(0)) / 100
-        assert money(row["mrr"]) == want.quantize(CENT), key
+        mrr, native = expected_mrr(customer, AS_OF)
+        assert (money(row["mrr"]), money(row["mrr_native"])) == (mrr, native), key
+        had_mrr = any(
+            customer.mrr(day, c) > 0
+            for day in customer.change_days()
+            if day < AS_OF
+            for c in er.currencies(customer)
+        )
+        if native:
+            assert row["customer_stage"] == "paying", key
+        elif row["customer_stage"] != "trialing":
+            assert row["customer_stage"] == ("churned" if had_mrr else "lead"), key
+        stages.add(row["customer_stage"])
+    assert stages == {"paying", "trialing", "churned", "lead"}
 
 
 def test_mrr_of_a_past_day_is_that_days_mrr(revenue: tuple) -> None:
@@ -247,14 +267,13 @@ def test_mrr_of_a_past_day_is_that_days_mrr(revenue: tuple) -> None:
     past = datetime.date(2026, 9, 15)
     warehouse.gtm("build", "--as-of", past.isoformat())
     rows = warehouse.query(
-        "select email_key, mrr from marts.unified_customers"
+        "select email_key, mrr, mrr_native from marts.unified_customers"
         f" where revenue_basis = 'stripe' and as_of_date = '{past}'"
     )
     assert rows
     changed = 0
     for row in rows:
         customer = customers[row["email_key"]]
-        want = sum((customer.mrr(past, c) for c in er.currencies(customer)), Decimal(0)) / 100
-        assert money(row["mrr"]) == want.quantize(CENT), row["email_key"]
-        changed += want != sum((customer.mrr(AS_OF, c) for c in er.currencies(customer)), Decimal(0)) / 100
+        assert (money(row["mrr"]), money(row["mrr_native"])) == expected_mrr(customer, past), row["email_key"]
+        changed += expected_mrr(customer, past) != expected_mrr(customer, AS_OF)
     assert changed > 5  # the past differs from today for the customers whose revenue moved since
