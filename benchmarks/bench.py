@@ -100,7 +100,7 @@ def gtm_env(base: str, workdir: Path, warehouse: str) -> dict[str, str]:
         "SOURCES__HUBSPOT__SETTLE_SECONDS": "0",  # the sandbox's data is settled
         "SOURCES__CALENDLY__INITIAL_DAYS": "800",  # every generated call
     }
-    for vendor in ("intercom", "hubspot", "calendly"):
+    for vendor in ("intercom", "hubspot", "calendly", "stripe", "chartmogul"):
         env[f"SOURCES__{vendor.upper()}__BASE_URL"] = f"{base}/{vendor}"
         env[f"SOURCES__{vendor.upper()}__ACCESS_TOKEN"] = TOKEN
     return env
@@ -167,6 +167,76 @@ def incremental_round(
     return changed, synced, control(base, "stats")
 
 
+def stripe_minimum(args: argparse.Namespace) -> int:
+    """Fewest requests of a full Stripe sync (loaders/stripe/README.md): the events cursor, every list, the
+    subscription update events of the last 30 days; counted from the sandbox's own ledger."""
+    from sandbox.company import Company
+    from sandbox.stripe import EVENT_DAYS, Ledger
+
+    company = Company(seed=args.seed, customers=args.customers)
+    ledger = Ledger(company)
+    window = company.anchor_ts - EVENT_DAYS * 86_400
+    updates = sum(
+        1
+        for event in ledger.objects["events"]
+        if event["type"] == "customer.subscription.updated" and event["created"] >= window
+    )
+    lists = ("customers", "subscriptions", "prices", "coupons", "invoices", "charges", "refunds")
+    return (
+        1
+        + sum(max(1, math.ceil(len(ledger.objects[name]) / 100)) for name in lists)
+        + max(1, math.ceil(updates / 100))
+    )
+
+
+def stripe_round(
+    base: str, args: argparse.Namespace, env: dict[str, str], workdir: Path, gtm: list[str], project: Path
+) -> str:
+    """Change 1% of the active subscriptions, sync Stripe and ChartMogul again, time the revenue models."""
+    from sandbox.company import Company
+    from sandbox.stripe import Ledger
+
+    ledger = Ledger(Company(seed=args.seed, customers=args.customers))
+    active = [s for s in ledger.objects["subscriptions"] if s["status"] == "active"]
+    changed = active[::100][: max(1, len(active) // 100)]
+    control(base, "stats/reset", {})
+    for sub in changed:
+        control(base, f"stripe/subscriptions/{sub['id']}", {"quantity": 9})
+    env = {**env, "GTM_SOURCES": "stripe,chartmogul"}
+    seconds = measure([*gtm, "sync"], env, workdir).seconds
+    stats = control(base, "stats")
+    records = stats["records"]
+    chartmogul_min = max(1, math.ceil(records["chartmogul_customers_returned"] / 200)) + max(
+        1, math.ceil(records["chartmogul_activities_returned"] / 200)
+    )
+    dbt = str(Path(sys.executable).parent / "dbt")
+    models = "staging.stripe staging.chartmogul intermediate.revenue marts.revenue"
+    build = [
+        dbt,
+        "build",
+        "--quiet",
+        "--profiles-dir",
+        str(project),
+        "--project-dir",
+        str(project),
+        "--select",
+        *models.split(),
+    ]
+    built = measure(build, env, workdir)
+    build_s, build_mib = built.seconds, built.peak_mib
+    total = len(ledger.objects["subscriptions"])
+    made, cm_made = requests_of(stats, "stripe"), requests_of(stats, "chartmogul")
+    return "\n".join(
+        [
+            f"incremental stripe {len(changed):,} of {total:,} subscriptions changed: {made:,} requests made,"
+            f" {1 + len(changed) + 2:,} minimum possible, {seconds:,.1f} s",
+            f"  chartmogul       {cm_made:,} made, {chartmogul_min:,} minimum possible",
+            f"revenue models     {build_s:,.1f} s (staging, intermediate and marts of revenue, with tests),"
+            f" peak {build_mib:,.0f} MiB",
+        ]
+    )
+
+
 def requests_of(stats: dict, vendor: str) -> int:
     return sum(n for path, n in stats["requests"].items() if path.split(" ", 1)[-1].startswith(f"/{vendor}/"))
 
@@ -188,6 +258,9 @@ def minimum_requests(stats: dict) -> dict[str, int]:
         + 2,
         # /users/me, the event list, and one invitee page per event read (one invitee each in the sandbox)
         "calendly": 1 + max(1, math.ceil(events / 100)) + records["calendly_invitees_returned"],
+        # customers and activities, 200 a page
+        "chartmogul": max(1, math.ceil(records["chartmogul_customers_returned"] / 200))
+        + max(1, math.ceil(records["chartmogul_activities_returned"] / 200)),
     }
 
 
@@ -217,8 +290,11 @@ def main() -> None:
         intercom = measure([*gtm, "sync", "--source", "intercom"], env, workdir)
         loop_s, loop_records = server_share(base)
         others = measure([*gtm, "sync", "--source", "hubspot", "--source", "calendly"], env, workdir)
+        revenue = measure([*gtm, "sync", "--source", "stripe", "--source", "chartmogul"], env, workdir)
         stats = control(base, "stats")
         records = stats["records"]
+        stripe_least = stripe_minimum(args)
+        chartmogul_least = minimum_requests(stats)["chartmogul"]
         contacts = records["intercom_contacts_returned"] // 2  # the loop read them a second time
         conversations = records["intercom_conversations_returned"] // 2
         hubspot_records = sum(
@@ -233,9 +309,11 @@ def main() -> None:
         inc_minimums = minimum_requests(inc_stats)
         # Intercom searches overlap a day (loaders/intercom/README.md): its minimum is the changed contacts
         inc_minimums["intercom"] = math.ceil(changed / 150) + 1
+        # nothing changed in Stripe: the events since the cursor, prices and coupons
+        inc_minimums["stripe"] = 3
         intercom_records = contacts + conversations
         net = intercom.seconds - loop_s
-        full_run = intercom.seconds + others.seconds + build.seconds
+        full_run = intercom.seconds + others.seconds + revenue.seconds + build.seconds
         daily_run = daily_sync.seconds + daily_build.seconds
         lines = [
             f"machine            {platform.machine()}, {os.cpu_count()} cores, "
@@ -252,6 +330,9 @@ def main() -> None:
             if net > 0
             else "  loader, net -",
             f"hubspot+calendly   {others.seconds:,.1f} s, peak {others.peak_mib:,.0f} MiB",
+            f"stripe+chartmogul  {revenue.seconds:,.1f} s; requests: stripe {requests_of(stats, 'stripe'):,} "
+            f"made, {stripe_least:,} minimum; chartmogul {requests_of(stats, 'chartmogul'):,} made, "
+            f"{chartmogul_least:,} minimum",
             f"build              {build.seconds:,.1f} s ({build.cpu_seconds:,.1f} CPU s), "
             f"peak {build.peak_mib:,.0f} MiB",
             f"full run           {full_run:,.1f} s (sync + build)",
@@ -264,6 +345,7 @@ def main() -> None:
                 for vendor, least in inc_minimums.items()
             ),
         ]
+        lines.append(stripe_round(base, args, env, workdir, gtm, project))
         print("\n".join(lines), flush=True)
         if not args.no_baseline:
             control(base, "stats/reset", {})

@@ -361,6 +361,23 @@ def at_risk(limit: int, am: str | None, as_json: bool) -> None:
         show_at_risk(rows)
 
 
+@cli.command("revenue")
+@click.option("--months", type=click.IntRange(min=1), default=6, show_default=True, help="Months to show.")
+@json_option
+def revenue_command(months: int, as_json: bool) -> None:
+    """Stripe revenue: the monthly MRR waterfall (new, expansion, reactivation, contraction, churn, fx),
+    NRR / GRR and quick ratio (docs/revenue.md)."""
+    from gtm.revenue import revenue, show_revenue
+    from gtm.warehouse import connect
+
+    with connect(settings(), read_only=True) as warehouse:
+        data = revenue(warehouse, months)
+    if as_json:
+        click.echo(json.dumps(data, indent=2))
+    else:
+        show_revenue(data, out)
+
+
 @cli.command()
 @click.argument("email")
 @json_option
@@ -462,6 +479,7 @@ def demo(customers: int, seed: int, as_of: str | None) -> None:
     from gtm.customer360 import show_customer_360
     from gtm.fx import refresh
     from gtm.lock import run_lock
+    from gtm.revenue import revenue, show_revenue
     from gtm.warehouse import connect
     from sandbox.product_db import sqlite_url
     from sandbox.server import start_in_thread
@@ -506,6 +524,7 @@ def demo(customers: int, seed: int, as_of: str | None) -> None:
         show_summary(reports.summary(warehouse))
         show_at_risk(reports.at_risk(warehouse, 10))
         show_am_scorecard(reports.am_scorecard(warehouse))
+        show_revenue(revenue(warehouse, 6), out)
     err.print("Alerts it would send (dry run):")
     run_alerts(config, dry_run=True)
     with connect(config, read_only=True) as warehouse:

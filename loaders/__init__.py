@@ -33,4 +33,6 @@ SOURCES: dict[str, SourceSpec] = {
     "userflow": SourceSpec("userflow", "loaders.userflow", "userflow_source"),
     "fathom": SourceSpec("fathom", "loaders.fathom", "fathom_source"),
     "admin": SourceSpec("admin", "loaders.admin", "admin_source", secret="credentials", http=False),
+    "stripe": SourceSpec("stripe", "loaders.stripe", "stripe_source"),
+    "chartmogul": SourceSpec("chartmogul", "loaders.chartmogul", "chartmogul_source"),
 }

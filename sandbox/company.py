@@ -23,6 +23,8 @@ import time
 from collections.abc import Iterator
 from typing import Any
 
+from sandbox import billing
+
 DAY = 86_400
 HISTORY_DAYS = 3 * 365
 SLOT_MODULUS = 100
@@ -82,6 +84,8 @@ SLOTS: dict[int, str] = {
     50: "snoozed_unrated",
     51: "open_priority",
     52: "plan_monthly",
+    # revenue edge cases of the Stripe histories (billing.py REVENUE_KINDS), one slot each
+    **{70 + n: kind for n, kind in enumerate(billing.REVENUE_KINDS)},
 }
 
 MALFORMED_TIMESTAMP = "2024-13-45"
@@ -129,30 +133,7 @@ _STRIPE_KINDS = {
     "currency_eur",
     "payment_failed_and_partial_refund",
     "payment_full_refund",
-}
-_FORCED_STATUS = {
-    "active_delinquent": "active",
-    "status_past_due": "past_due",
-    "status_trialing": "trialing",
-    "status_unpaid": "unpaid",
-    "status_canceled": "canceled",
-    "status_incomplete": "incomplete",
-    "seats": "active",
-    "quantity_missing": "active",
-    "plan_weekly": "active",
-    "plan_quarterly": "active",
-    "plan_annual": "active",
-    "plan_monthly": "active",
-    "several_subscriptions": "active",
-    "currency_eur": "active",
-    "payment_failed_and_partial_refund": "active",
-    "payment_full_refund": "active",
-}
-_FORCED_CADENCE = {
-    "plan_weekly": ("week", 1),
-    "plan_quarterly": ("month", 3),
-    "plan_annual": ("year", 1),
-    "plan_monthly": ("month", 1),
+    *billing.REVENUE_KINDS,
 }
 _INVALID_EMAILS = {
     "email_invalid_no_at": "not-an-email",
@@ -259,18 +240,6 @@ TEAMMATES = (
 TEAM_IDS = ("5017691", "5017692")
 BOT = ("814999", "Operator", "operator@intercom.io")
 
-TIERS = (("Starter", 2_900, 40), ("Pro", 9_900, 35), ("Business", 29_900, 18), ("Enterprise", 99_900, 7))
-CADENCES = ((("month", 1), 70), (("month", 3), 8), (("year", 1), 20), (("week", 1), 2))
-INTERVAL_DAYS = {("week", 1): 7, ("month", 1): 30, ("month", 3): 91, ("year", 1): 365}
-STATUSES = (
-    ("active", 72),
-    ("past_due", 7),
-    ("trialing", 7),
-    ("unpaid", 3),
-    ("canceled", 8),
-    ("incomplete", 3),
-)
-
 SUBJECTS = (
     None,
     None,
@@ -310,7 +279,7 @@ USER_REPLIES = (
 REMARKS = (None, "Quick and helpful", "Took too long", "Solved my problem", "")
 
 _M64 = (1 << 64) - 1
-_TAG_TIMES, _TAG_CONV_COUNT, _TAG_CONV_TIMES = 1, 2, 3
+_TAG_TIMES, _TAG_CONV_COUNT, _TAG_CONV_TIMES, _TAG_STRIPE = 1, 2, 3, 4
 
 
 def _mix64(x: int) -> int:
@@ -323,12 +292,6 @@ def _mix64(x: int) -> int:
 
 def _weighted(rng: random.Random, options: tuple[tuple[Any, int], ...]) -> Any:
     return rng.choices([value for value, _ in options], weights=[weight for _, weight in options])[0]
-
-
-def _token(rng: random.Random, length: int = 14) -> str:
-    return "".join(
-        rng.choice("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789") for _ in range(length)
-    )
 
 
 def deep_merge(base: dict, changes: dict) -> dict:
@@ -361,6 +324,7 @@ class Company:
         self._conversation_overrides: dict[tuple[int, int], dict] = {}
         self._added_ids: dict[str, int] = {}
         self._added_conversation_ids: dict[str, int] = {}
+        self._billing_changes: dict[int, list[dict]] = {}  # contact index -> price/quantity changes
         self.version = 0  # bumped on every change, so caches over query results can key on it
 
     # ---- identities -----------------------------------------------------------------------------------
@@ -654,9 +618,8 @@ class Company:
                 location.update(region=None, city=None)
         contact_id = self.contact_id(index)
         custom_attributes: dict[str, Any] = {}
-        if is_user and (kind in _STRIPE_KINDS or rng.random() < 0.85):
-            stripe_kind = kind if kind in _STRIPE_KINDS else None  # other slots get random Stripe data
-            custom_attributes = self._stripe_attributes(rng, stripe_kind, created)
+        if self.has_stripe(index):
+            custom_attributes = self._stripe_attributes(rng, index)
         return {
             "type": "contact",
             "id": contact_id,
@@ -698,164 +661,76 @@ class Company:
     def _empty_list(url: str) -> dict:
         return {"type": "list", "data": [], "url": url, "total_count": 0, "has_more": False}
 
-    def _subscription(
-        self, rng: random.Random, kind: str | None, status: str, primary: bool, contact_created: int
-    ) -> tuple[dict, list[dict]]:
-        """One Stripe subscription and the payments it produced (oldest first)."""
-        tier, monthly = _weighted(rng, tuple(((name, cents), weight) for name, cents, weight in TIERS))
-        cadence = _FORCED_CADENCE.get(kind) if primary else None
-        cadence = cadence or _weighted(rng, CADENCES)
-        interval, interval_count = cadence
-        amount = {
-            ("month", 1): monthly,
-            ("month", 3): round(monthly * 3 * 0.9 / 100) * 100,
-            ("year", 1): monthly * 10,
-            ("week", 1): round(monthly * 12 / 52),
-        }[cadence]
-        eur = (kind == "currency_eur" and primary) or (kind is None and rng.random() < 0.03)
-        currency = "eur" if eur else "usd"
-        quantity = rng.randint(2, 6) if tier in ("Business", "Enterprise") else 1
-        if kind is None and quantity == 1 and rng.random() < 0.1:
-            quantity = rng.randint(2, 5)
-        if kind == "seats" and primary:
-            quantity = rng.randint(3, 12)
-        days = INTERVAL_DAYS[cadence] * DAY
-        latest = self.latest_ts
-        if status in ("trialing", "incomplete"):
-            created = max(contact_created, latest - rng.randint(0, 10) * DAY)
-        else:
-            created = contact_created + rng.randint(0, min(30 * DAY, latest - contact_created))
-        periods = (latest - created) // days
-        charge_times = [created + n * days for n in range(max(0, periods - 5), periods + 1)]
-        if status == "trialing":
-            start, end, charge_times = created, created + 14 * DAY, []
-        elif status == "incomplete":
-            start, end, charge_times = created, created + days, [created]
-        elif status == "canceled":
-            end = min(latest, created + rng.randint(1, max(1, periods)) * days)
-            start = end - days
-            charge_times = [t for t in charge_times if t < end] or [created]
-        else:
-            start = created + periods * days
-            end = start + days
-        plan_id = f"price_{tier.lower()}_{interval_count}{interval}" + ("_eur" if eur else "")
-        subscription: dict[str, Any] = {
-            "id": f"sub_{_token(rng)}",
-            "status": status,
-            "quantity": quantity,
-            "plan": {
-                "id": plan_id,
-                "amount": amount,
-                "interval": interval,
-                "interval_count": interval_count,
-                "nickname": tier,
-                "currency": currency,
-            },
-            "current_period_start": start,
-            "current_period_end": end,
-            "created": created,
-        }
-        if (kind == "quantity_missing" and primary) or (kind is None and rng.random() < 0.03):
-            del subscription["quantity"]
-        payments = []
-        for n, created_at in enumerate(charge_times):
-            last = n == len(charge_times) - 1
-            failed = (status == "incomplete") or (last and status in ("past_due", "unpaid"))
-            failed = failed or (status == "unpaid" and n == len(charge_times) - 2)
-            payment_status = "failed" if failed or rng.random() < 0.04 else "succeeded"
-            if last and payment_status == "succeeded" and rng.random() < 0.01:
-                payment_status = "pending"
-            charged = amount * quantity
-            refunded = 0
-            if payment_status == "succeeded" and kind is None:
-                roll = rng.random()
-                refunded = charged if roll < 0.02 else charged // 4 if roll < 0.05 else 0
-            payments.append(
+    def billing(self, index: int) -> list[dict]:
+        """The Stripe customers (subscription facts, see billing.py) of contact `index`; [] without Stripe."""
+        if not 0 <= index < self.customers or not self.has_stripe(index):
+            return []
+        kind = self.slot(index)
+        rng = random.Random(f"{self.seed}:{index}:billing")
+        stripe_kind = kind if kind in _STRIPE_KINDS else None  # other slots get random Stripe data
+        customers = billing.generate(rng, stripe_kind, self._generated_times(index)[0], self.latest_ts)
+        for change in self._billing_changes.get(index, []):
+            sub = next(s for c in customers for s in c["subscriptions"] if s["id"] == change["subscription"])
+            last = sub["phases"][-1]
+            sub["phases"].append(
                 {
-                    "id": f"ch_{_token(rng)}",
-                    "amount": charged,
-                    "amount_refunded": refunded,
-                    "currency": currency,
-                    "created": created_at,
-                    "status": payment_status,
+                    "at": change["at"],
+                    "tier": change["tier"] or last["tier"],
+                    "quantity": change["quantity"] or last["quantity"],
                 }
             )
-        return subscription, payments
+        return customers
 
-    def _stripe_attributes(self, rng: random.Random, kind: str | None, contact_created: int) -> dict:
-        """Intercom's Stripe app attributes: flat stripe_* fields plus the two arrays."""
-        if kind == "stripe_without_subscriptions":
-            count = 0
-        elif kind == "several_subscriptions":
-            count = 3
-        else:
-            count = 1 if kind is not None else _weighted(rng, ((1, 87), (2, 10), (3, 3)))
-        subscriptions, payments = [], []
-        for n in range(count):
-            if kind == "several_subscriptions":
-                forced = ("active", "active", "canceled")[n]
-            else:
-                forced = _FORCED_STATUS.get(kind) if n == 0 else None
-            status = forced or _weighted(rng, STATUSES)
-            subscription, sub_payments = self._subscription(rng, kind, status, n == 0, contact_created)
-            subscriptions.append(subscription)
-            payments.extend(sub_payments)
-        payments.sort(key=lambda payment: payment["created"])
-        if kind in ("payment_failed_and_partial_refund", "payment_full_refund"):
-            self._force_refund(rng, kind, payments, subscriptions[0])
-        payments = sorted(payments, key=lambda payment: payment["created"], reverse=True)[:12]
+    @property
+    def billing_now(self) -> int:
+        """The sandbox's billing clock: the end of generated history, a minute later per change made."""
+        return self.latest_ts + 60 * sum(len(changes) for changes in self._billing_changes.values())
+
+    def change_subscription(
+        self, index: int, subscription_id: str, quantity: int | None = None, tier: str | None = None
+    ) -> None:
+        """Change a subscription's quantity and/or tier now (on the billing clock), as a customer would."""
+        with self._lock:
+            subs = {s["id"] for c in self.billing(index) for s in c["subscriptions"]}
+            if subscription_id not in subs:
+                raise KeyError(subscription_id)
+            if tier is not None and tier not in billing.TIER_RANK:
+                raise ValueError(f"unknown tier {tier}")
+            at = self.billing_now + 60
+            change = {"subscription": subscription_id, "quantity": quantity, "tier": tier, "at": at}
+            self._billing_changes.setdefault(index, []).append(change)
+            self.version += 1
+
+    def has_stripe(self, index: int) -> bool:
+        """Whether generated contact `index` is a Stripe customer (cheap: no record is built)."""
+        kind = self.slot(index)
+        if kind in _STRIPE_KINDS:
+            return True
+        return self._person(index)["role"] == "user" and self._unit(_TAG_STRIPE, index) < 0.85
+
+    def _stripe_attributes(self, rng: random.Random, index: int) -> dict:
+        """Intercom's Stripe app attributes: flat stripe_* fields plus the two arrays, from the history."""
+        kind = self.slot(index)
+        customer = self.billing(index)[0]
+        subscriptions, payments = billing.intercom_attributes(customer, self.billing_now)
         primary = subscriptions[0] if subscriptions else None
         last_charge = next((p for p in payments if p["status"] == "succeeded"), None)
         attributes: dict[str, Any] = {
-            "stripe_id": f"cus_{_token(rng)}",
+            "stripe_id": customer["id"],
             "stripe_plan": primary["plan"]["nickname"] if primary else None,
             "stripe_plan_price": primary["plan"]["amount"] if primary else None,
             "stripe_subscription_status": primary["status"] if primary else None,
-            "stripe_delinquent": bool(primary) and primary["status"] in ("past_due", "unpaid"),
+            "stripe_delinquent": customer["delinquent"],
             "stripe_last_charge_amount": last_charge["amount"] if last_charge else None,
             "stripe_last_charge_at": last_charge["created"] if last_charge else None,
             "Stripe Subscriptions": subscriptions,
             "Stripe Payments": payments,
         }
-        if kind == "active_delinquent":
-            attributes["stripe_delinquent"] = True
         if kind == "status_attribute_absent" or (kind is None and rng.random() < 0.08):
             del attributes["stripe_subscription_status"]
         if kind == "delinquent_attribute_absent" or (kind is None and rng.random() < 0.08):
             del attributes["stripe_delinquent"]
         return attributes
-
-    def _force_refund(self, rng: random.Random, kind: str, payments: list[dict], subscription: dict) -> None:
-        """Guarantee the refund / failure mess of the payment slots, whatever the random history was."""
-        amount = subscription["plan"]["amount"] * subscription.get("quantity", 1)
-        currency = subscription["plan"]["currency"]
-        succeeded = [p for p in payments if p["status"] == "succeeded"]
-        if not succeeded:
-            succeeded = [
-                {
-                    "id": f"ch_{_token(rng)}",
-                    "amount": amount,
-                    "amount_refunded": 0,
-                    "currency": currency,
-                    "created": subscription["created"],
-                    "status": "succeeded",
-                }
-            ]
-            payments.insert(0, succeeded[-1])
-        if kind == "payment_full_refund":
-            succeeded[-1]["amount_refunded"] = succeeded[-1]["amount"]
-            return
-        succeeded[-1]["amount_refunded"] = succeeded[-1]["amount"] // 2
-        payments.append(
-            {
-                "id": f"ch_{_token(rng)}",
-                "amount": amount,
-                "amount_refunded": 0,
-                "currency": currency,
-                "created": min(self.latest_ts, succeeded[-1]["created"] + 3600),
-                "status": "failed",
-            }
-        )
 
     def _author(self, index: int, person: dict) -> dict:
         return {

@@ -14,6 +14,7 @@ from urllib.parse import parse_qs, urlsplit
 
 from sandbox.api import BadRequest, Request, Response, Vendor
 from sandbox.calendly import CalendlyAPI
+from sandbox.chartmogul import ChartMogulAPI
 from sandbox.company import Company
 from sandbox.crm import CRM
 from sandbox.ecb import EcbAPI
@@ -21,6 +22,7 @@ from sandbox.fathom import FathomAPI
 from sandbox.hubspot import HubSpotAPI
 from sandbox.intercom import IntercomAPI
 from sandbox.product_db import ProductDB
+from sandbox.stripe import StripeAPI
 from sandbox.userflow import UserflowAPI
 
 
@@ -166,6 +168,8 @@ class SandboxServer(ThreadingHTTPServer):
             CalendlyAPI(self.crm, token, rate_limit, rate_window),
             UserflowAPI(self.product_db, token, rate_limit, rate_window),
             FathomAPI(self.crm, token, fathom_rate_limit, 60.0),  # Fathom: 60 requests a minute
+            StripeAPI(company, token, rate_limit, rate_window),
+            ChartMogulAPI(company, token, rate_limit, rate_window),
             EcbAPI(company, company.seed),
         ]
         self.vendors = {vendor.name: vendor for vendor in vendors}

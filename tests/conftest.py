@@ -144,11 +144,17 @@ class Sandbox:
         self.url = self.server.base_url
         self.company = self.server.company
 
-    def env(self, token: str = TOKEN) -> dict[str, str]:
-        return {
+    def env(self, token: str = TOKEN, revenue: bool = False) -> dict[str, str]:
+        """Credentials of Intercom, plus Stripe and ChartMogul (phase 4) with `revenue`."""
+        env = {
             "SOURCES__INTERCOM__BASE_URL": f"{self.url}/intercom",
             "SOURCES__INTERCOM__ACCESS_TOKEN": token,
         }
+        if revenue:
+            for name in ("stripe", "chartmogul"):
+                env[f"SOURCES__{name.upper()}__BASE_URL"] = f"{self.url}/{name}"
+                env[f"SOURCES__{name.upper()}__ACCESS_TOKEN"] = token
+        return env
 
     def control(self, method: str, path: str, body: Any = None) -> Any:
         data = None if body is None else json.dumps(body).encode()

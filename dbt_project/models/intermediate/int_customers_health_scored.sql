@@ -213,6 +213,7 @@ final as (
         location_city,
         signup_date,
         has_stripe_data,
+        revenue_basis,
         mrr_unrounded,
         mrr,
         arr,

@@ -18,6 +18,13 @@ revenue as (
 
 ),
 
+stripe_revenue as (
+
+    -- revenue of record when Stripe is connected (phase 4); Intercom's attributes otherwise
+    select * from {{ ref('int_stripe_customer_revenue') }}
+
+),
+
 support as (
 
     select * from {{ ref('int_support_aggregated') }}
@@ -248,30 +255,39 @@ final as (
         contacts.contact_id as intercom_contact_id,
         hubspot_contacts.contact_id as hubspot_contact_id,
         hubspot_contacts.company_name,
-        contacts.stripe_customer_id,
+        coalesce(stripe_revenue.stripe_customer_id, contacts.stripe_customer_id) as stripe_customer_id,
         contacts.location_country,
         contacts.location_city,
         cast(contacts.created_at as date) as signup_date,
-        revenue.has_stripe_data,
-        revenue.mrr_unrounded,
-        revenue.mrr,
-        revenue.arr,
-        revenue.mrr_native,
-        revenue.currency,
-        revenue.is_fx_missing,
-        revenue.ltv,
-        revenue.ltv_native,
-        revenue.ltv_currency,
-        revenue.is_ltv_fx_missing,
-        revenue.has_trialing_subscription,
-        revenue.has_mrr,
-        revenue.has_paid,
-        revenue.payment_failed_at,
+        case when stripe_revenue.email_key is not null then true else revenue.has_stripe_data end
+            as has_stripe_data,
+        case
+            when stripe_revenue.email_key is not null then 'stripe'
+            when revenue.has_stripe_data then 'intercom_attributes'
+        end as revenue_basis,
+        case when stripe_revenue.email_key is not null then stripe_revenue.mrr_unrounded else revenue.mrr_unrounded end as mrr_unrounded,
+        case when stripe_revenue.email_key is not null then stripe_revenue.mrr else revenue.mrr end as mrr,
+        case when stripe_revenue.email_key is not null then stripe_revenue.arr else revenue.arr end as arr,
+        case when stripe_revenue.email_key is not null then stripe_revenue.mrr_native else revenue.mrr_native end as mrr_native,
+        case when stripe_revenue.email_key is not null then stripe_revenue.currency else revenue.currency end as currency,
+        case when stripe_revenue.email_key is not null then stripe_revenue.is_fx_missing else revenue.is_fx_missing end as is_fx_missing,
+        case when stripe_revenue.email_key is not null then stripe_revenue.ltv else revenue.ltv end as ltv,
+        case when stripe_revenue.email_key is not null then stripe_revenue.ltv_native else revenue.ltv_native end as ltv_native,
+        case when stripe_revenue.email_key is not null then stripe_revenue.ltv_currency else revenue.ltv_currency end as ltv_currency,
+        case when stripe_revenue.email_key is not null then stripe_revenue.is_ltv_fx_missing else revenue.is_ltv_fx_missing end as is_ltv_fx_missing,
+        case when stripe_revenue.email_key is not null then stripe_revenue.has_trialing_subscription else revenue.has_trialing_subscription end as has_trialing_subscription,
+        case when stripe_revenue.email_key is not null then stripe_revenue.has_mrr else revenue.has_mrr end as has_mrr,
+        case when stripe_revenue.email_key is not null then stripe_revenue.has_paid else revenue.has_paid end as has_paid,
+        case when stripe_revenue.email_key is not null then stripe_revenue.payment_failed_at else revenue.payment_failed_at end as payment_failed_at,
         revenue.plan_name,
         revenue.plan_price,
         revenue.subscription_status,
-        revenue.subscription_count,
-        revenue.is_delinquent,
+        case
+            when stripe_revenue.email_key is not null then stripe_revenue.subscription_count
+            else revenue.subscription_count
+        end as subscription_count,
+        case when stripe_revenue.email_key is not null then stripe_revenue.is_delinquent else revenue.is_delinquent end
+            as is_delinquent,
         revenue.last_payment_amount,
         revenue.last_payment_date,
         revenue.next_renewal_date,
@@ -362,6 +378,8 @@ final as (
         on customers.email_key = contacts.email_key
     left join revenue
         on customers.email_key = revenue.email_key
+    left join stripe_revenue
+        on customers.email_key = stripe_revenue.email_key
     left join support
         on customers.email_key = support.email_key
     left join hubspot_contacts

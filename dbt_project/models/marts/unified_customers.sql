@@ -153,6 +153,7 @@ final as (
         cast(trended.subscription_count as integer) as subscription_count,
         cast(trended.is_delinquent as boolean) as is_delinquent,
         cast(trended.payment_failed_at as {{ dbt.type_timestamp() }}) as payment_failed_at,
+        cast(trended.revenue_basis as varchar) as revenue_basis,
         cast(trended.last_payment_amount as decimal(18, 2)) as last_payment_amount,
         cast(trended.last_payment_date as date) as last_payment_date,
         cast(trended.next_renewal_date as date) as next_renewal_date,
