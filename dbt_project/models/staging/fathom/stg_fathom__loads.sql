@@ -1,27 +1,2 @@
-with
-
-source as (
-
-    {{ source_or_empty('fathom', '_dlt_loads', {
-        'load_id': 'varchar',
-        'schema_name': 'varchar',
-        'status': 'bigint',
-        'inserted_at': 'timestamp with time zone',
-    }) }}
-
-),
-
-renamed as (
-
-    select
-        load_id,
-        schema_name,
-        status as load_status,
-        status = 0 as is_loaded,
-        {{ to_utc_timestamp('inserted_at') }} as inserted_at
-
-    from source
-
-)
-
-select * from renamed
+-- dlt's record of the fathom loads (one row per load, status 0 when complete), for freshness.
+{{ staging_loads('fathom') }}
