@@ -10,7 +10,7 @@ Nothing reads the clock: dates are relative to the as-of date of the build. See 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
@@ -24,8 +24,6 @@ from gtm.reports import jsonable
 from gtm.safe_text import terminal_tree
 from gtm.warehouse import Warehouse
 
-# The 360 specification's guardrail: support data is stale after 24 hours (Intercom: support, activity).
-STALE_AFTER = {"intercom": timedelta(hours=24)}
 # Sources of later phases: connected once they have been synced (their last_<source>_sync is set).
 LATER_SOURCES = ("hubspot", "calendly", "admin", "userflow", "fathom")
 # The column that says a source knows the customer (default: <source>_contact_id).
@@ -57,6 +55,7 @@ DECISION_MARTS = (
     "customer_exit_states",
     "customer_actions",
     "customer_opportunities",
+    "source_freshness",
 )
 
 
@@ -68,6 +67,7 @@ class Facts:
     signals: list[dict[str, Any]] = field(default_factory=list)
     trends: dict[str, dict[str, Any]] = field(default_factory=dict)
     sync_runs: dict[str, dict[str, Any]] = field(default_factory=dict)
+    stale_sources: frozenset[str] = frozenset()
     exit_state: dict[str, Any] = field(default_factory=dict)
     actions: list[dict[str, Any]] = field(default_factory=list)
     opportunities: list[dict[str, Any]] = field(default_factory=list)
@@ -121,11 +121,13 @@ def load_facts(warehouse: Warehouse, email: str) -> Facts | None:
             "select source, status, finished_at, error_message from ops.sync_log order by finished_at"
         ):
             sync_runs[run["source"]] = run
+    stale = warehouse.query("select source_name from marts.source_freshness where is_stale")
     return Facts(
         customer=rows[0],
         signals=signals,
         trends={row["dimension"]: row for row in trends},
         sync_runs=sync_runs,
+        stale_sources=frozenset(row["source_name"] for row in stale),
         exit_state=exit_states[0] if exit_states else {},
         actions=actions,
         opportunities=found,
@@ -218,10 +220,10 @@ def _as_datetime(value: Any) -> datetime | None:
     return datetime.fromisoformat(str(value))
 
 
-def data_sources(facts: Facts, as_of: date) -> list[dict[str, Any]]:
-    """Which sources matched the customer, when each was last synced, and whether that is stale at T."""
+def data_sources(facts: Facts) -> list[dict[str, Any]]:
+    """Which sources matched the customer, when each was last synced, and whether that is stale at T
+    (marts.source_freshness)."""
     customer = facts.customer
-    start_of_day = datetime(as_of.year, as_of.month, as_of.day)
     sources = []
     for name in ("intercom", *LATER_SOURCES):
         column = f"last_{name}_sync"
@@ -231,7 +233,6 @@ def data_sources(facts: Facts, as_of: date) -> list[dict[str, Any]]:
             # never synced: not connected, so neither matched nor stale
             sources.append({"source": name, "connected": False, "matched": False})
             continue
-        limit = STALE_AFTER.get(name, timedelta(hours=24))
         sources.append(
             {
                 "source": name,
@@ -239,7 +240,7 @@ def data_sources(facts: Facts, as_of: date) -> list[dict[str, Any]]:
                 "matched": customer.get(MATCHED_BY.get(name, f"{name}_contact_id")) is not None,
                 "lastSync": last_sync,
                 "lastRunStatus": run.get("status"),
-                "stale": last_sync is None or last_sync < start_of_day - limit,
+                "stale": name in facts.stale_sources,
             }
         )
         if name == "intercom":
@@ -372,7 +373,7 @@ def build_view(facts: Facts) -> dict[str, Any]:
     indicators = risk_indicators(facts)
     found = opportunities(facts)
     sentences = narrative(facts, found)
-    sources = data_sources(facts, as_of)
+    sources = data_sources(facts)
     penalties = {
         name: customer[f"penalty_{name}"]
         for name in ("cancel_mention", "delinquent", "inactive", "open_priority_ticket")
