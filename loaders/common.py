@@ -62,7 +62,18 @@ class RetryingSession(requests.Session):
     """A requests session that retries 429/5xx answers and dropped connections with backoff, honouring
     Retry-After and X-RateLimit-Reset, and pauses when the server says the rate-limit budget is spent.
 
-    The attempt count and the requests made are kept so a sync can report what it cost."""
+    The attempt count and the requests made are kept so a sync can report what it cost.
+
+    Why not dlt's retrying client (dlt.sources.helpers.requests.Client, tenacity-based): it covers backoff
+    and Retry-After, but not what these vendors need, each pinned by a test that fails without it:
+    - X-RateLimit-Reset as an epoch second (Intercom) or seconds from now (Calendly), and HubSpot's
+      rolling window header: `retry_delay`
+      (tests/test_loader_units.py test_retry_delay_prefers_the_servers_word);
+    - dlt's paginator raises in a response hook before a retry could run: hooks run once, on the final
+      answer (test_a_paginated_intercom_sync_survives_429_and_500);
+    - a 200 answer whose body is not JSON (a proxy's error page) is retried and named
+      (tests/reliability/test_errors.py test_a_200_answer_that_is_not_json_is_retried_and_named);
+    - the requests made per sync, which `gtm sync` reports and the benchmarks compare with the minimum."""
 
     def __init__(
         self,
