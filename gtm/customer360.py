@@ -558,7 +558,7 @@ def render(view: dict[str, Any], console: Console) -> None:
         f"  as of {view['asOfDate']}  ·  health ",
         (f"{health['overallScore']} {health['status'].replace('_', ' ')}", status_style),
         "  ·  exit state ",
-        (view["exitState"], EXIT_STYLE.get(view["exitState"], "bold")),
+        (view["exitState"] or "-", EXIT_STYLE.get(view["exitState"], "bold")),
         f" ({text['exitReason']})" if text["exitReason"] else "",
     )
     console.print(Panel(Group(header, Text(text["keyNarrative"])), title="Customer 360", expand=True))

@@ -62,6 +62,9 @@ def at_risk_row(**overrides: Any) -> dict[str, Any]:
         "name": MARKUP,
         "email": "m@x.com",
         "mrr": 10,
+        "mrr_native": 10,
+        "currency": "usd",
+        "is_fx_missing": False,
         "health_score": 20,
         "health_status": "critical",
         "churn_risk": 80,
@@ -100,6 +103,8 @@ def test_at_risk_and_scorecard_print_hostile_names_as_text() -> None:
         "call_no_shows_90d": 0,
         "call_show_rate": None,
         "customers_without_call_60d": 0,
+        "avg_logins_30d": None,
+        "usage_declining_customers": 0,
     }
     assert "[/red] Mallory" in printed(show_am_scorecard, [scorecard])
 
