@@ -31,35 +31,24 @@ def _number(value: Any) -> float | None:
     return None if value is None else float(value)
 
 
-def _columns(warehouse: Warehouse, table: str) -> list[str]:
-    rows = warehouse.query(
-        "select column_name from information_schema.columns where table_schema = 'marts' and table_name = %s"
-        " order by ordinal_position",
-        (table,),
-    )
-    return [row["column_name"] for row in rows]
-
-
-def _pick(columns: list[str], *needles: str, exclude: tuple[str, ...] = ()) -> str | None:
-    """The first column whose name contains one of `needles` (in the order of the needles)."""
-    for needle in needles:
-        for column in columns:
-            if needle in column and not any(word in column for word in exclude):
-                return column
-    return None
-
-
 def _not_connected(mart: str) -> dict[str, Any]:
     return {"connected": False, "note": f"not connected: marts.{mart} is not built yet"}
 
 
+def _has_rows(warehouse: Warehouse, mart: str) -> bool:
+    """The revenue marts exist once built, and hold rows once Stripe is synced."""
+    return warehouse.table_exists("marts", mart) and bool(
+        warehouse.query(f"select 1 as one from marts.{mart} limit 1")
+    )
+
+
 def _mrr_trend(warehouse: Warehouse) -> dict[str, Any]:
-    if warehouse.table_exists("marts", "revenue_monthly"):
-        columns = _columns(warehouse, "revenue_monthly")
-        x, y = _pick(columns, "month"), _pick(columns, "ending_mrr", "end")
-        if x and y:
-            rows = warehouse.query(f"select {x} as x, {y} as y from marts.revenue_monthly order by {x}")
-            return {"connected": True, "source": "marts.revenue_monthly", "rows": rows}
+    """Month-end MRR from the Stripe timeline; without Stripe, total MRR of the weekly health snapshots."""
+    if _has_rows(warehouse, "revenue_monthly"):
+        rows = warehouse.query(
+            "select month_end as x, ending_mrr as y from marts.revenue_monthly order by month_end"
+        )
+        return {"connected": True, "source": "marts.revenue_monthly", "rows": rows}
     if not warehouse.table_exists("marts", "report_weekly_health_summary"):
         return _not_connected("revenue_monthly")
     rows = warehouse.query(
@@ -73,25 +62,25 @@ def _mrr_trend(warehouse: Warehouse) -> dict[str, Any]:
     }
 
 
-MOVEMENTS = ("new", "reactivation", "expansion", "contraction", "churn", "fx")
+# revenue_monthly's movement columns, in waterfall order
+MOVEMENTS = (
+    ("new", "new_business_mrr"),
+    ("reactivation", "reactivation_mrr"),
+    ("expansion", "expansion_mrr"),
+    ("contraction", "contraction_mrr"),
+    ("churn", "churn_mrr"),
+    ("fx", "fx_mrr"),
+)
 
 
 def _waterfall(warehouse: Warehouse) -> dict[str, Any]:
-    """Starting MRR, each movement, ending MRR of the latest period."""
-    if warehouse.table_exists("marts", "revenue_monthly"):
-        columns = _columns(warehouse, "revenue_monthly")
-        month, start, end = (
-            _pick(columns, "month"),
-            _pick(columns, "starting_mrr"),
-            _pick(columns, "ending_mrr"),
+    """Starting MRR, each movement, ending MRR of the latest month (Stripe), else of the latest snapshots."""
+    if _has_rows(warehouse, "revenue_monthly"):
+        row = warehouse.query("select * from marts.revenue_monthly order by month_start desc limit 1")[0]
+        steps = [(label, row[column]) for label, column in MOVEMENTS]
+        return _steps(
+            "marts.revenue_monthly", row["month_start"], row["starting_mrr"], steps, row["ending_mrr"]
         )
-        moves = [c for c in columns if any(c.startswith(m) for m in MOVEMENTS) and c.endswith("mrr")]
-        if month and start and end and moves:
-            rows = warehouse.query(f"select * from marts.revenue_monthly order by {month} desc limit 1")
-            if rows:
-                row = rows[0]
-                steps = [(m.replace("_", " "), row[m]) for m in moves]
-                return _steps("marts.revenue_monthly", row[month], row[start], steps, row[end])
     if not warehouse.table_exists("marts", "report_trending_metrics"):
         return _not_connected("revenue_monthly")
     rows = warehouse.query("select * from marts.report_trending_metrics order by as_of_date desc limit 1")
@@ -120,30 +109,26 @@ def _steps(source: str, period: Any, start: Any, steps: list[tuple[str, Any]], e
 
 
 def _retention(warehouse: Warehouse) -> dict[str, Any]:
-    if not warehouse.table_exists("marts", "revenue_retention"):
-        return _not_connected("revenue_retention")
-    columns = _columns(warehouse, "revenue_retention")
-    x = _pick(columns, "month", "date", "period")
-    ys = [c for c in columns if "nrr" in c or "grr" in c]
-    if not x or not ys:
-        return _not_connected("revenue_retention (no nrr/grr columns)")
-    rows = warehouse.query(f"select {x} as x, {', '.join(ys)} from marts.revenue_retention order by {x}")
-    return {"connected": True, "source": "marts.revenue_retention", "series": ys, "rows": rows}
+    """Monthly NRR and GRR from the Stripe timeline."""
+    if not _has_rows(warehouse, "revenue_retention"):
+        note = "not connected: NRR and GRR need Stripe (marts.revenue_retention)"
+        return {"connected": False, "note": note}
+    rows = warehouse.query(
+        "select period_end as x, nrr, grr from marts.revenue_retention"
+        " where period_type = 'monthly' order by period_end"
+    )
+    return {"connected": True, "source": "marts.revenue_retention", "series": ["nrr", "grr"], "rows": rows}
 
 
 def _cohorts(warehouse: Warehouse) -> dict[str, Any]:
-    if not warehouse.table_exists("marts", "revenue_cohorts"):
-        return _not_connected("revenue_cohorts")
-    columns = _columns(warehouse, "revenue_cohorts")
-    cohort = _pick(columns, "cohort")
-    offset = _pick(columns, "month_number", "months_since", "month_index", "_k", exclude=("cohort",))
-    value = _pick(columns, "mrr_share", "share", "retention", "pct")
-    if not cohort or not offset or not value:
-        return _not_connected("revenue_cohorts (unknown columns)")
+    """MRR retained per monthly cohort, as a share of month 0."""
+    if not _has_rows(warehouse, "revenue_cohorts"):
+        return {"connected": False, "note": "not connected: cohorts need Stripe (marts.revenue_cohorts)"}
     rows = warehouse.query(
-        f"select {cohort} as cohort, {offset} as k, {value} as v from marts.revenue_cohorts order by 1, 2"
+        "select cohort_month as cohort, month_number as k, mrr_share as v from marts.revenue_cohorts"
+        " order by cohort_month, month_number"
     )
-    return {"connected": True, "source": "marts.revenue_cohorts", "value": value, "rows": rows}
+    return {"connected": True, "source": "marts.revenue_cohorts", "value": "mrr_share", "rows": rows}
 
 
 def _freshness(warehouse: Warehouse) -> dict[str, Any]:
