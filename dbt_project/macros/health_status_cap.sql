@@ -42,7 +42,8 @@
                 {%- endif %}
                 {%- endfor %}
             ) as candidates
-            inner join {{ ref('signal_actions') }} as signal_actions
+            -- a subquery, not `ref as alias`: unit tests render a ref as an aliased subquery already
+            inner join (select signal, severity from {{ ref('signal_actions') }}) as signal_actions
                 on candidates.signal = signal_actions.signal
             where
                 {%- if severities | length > 0 %}
