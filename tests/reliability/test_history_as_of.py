@@ -23,7 +23,7 @@ def test_past_as_of_build_changes_nothing_later_builds_compare_with(
     warehouse.gtm("build")
     clean = candidates(warehouse)
     unified = warehouse.query(
-        "select email_key, previous_as_of_date, mrr_change_pct from marts.unified_customers"
+        "select email_key, previous_as_of_date, mrr_change_pct from marts.unified_customers order by email_key"
     )
 
     future = (date.today() + timedelta(days=1)).isoformat()
@@ -35,7 +35,9 @@ def test_past_as_of_build_changes_nothing_later_builds_compare_with(
     warehouse.gtm("build")
     assert candidates(warehouse) == clean  # no health_drop from comparing with 2020
     assert (
-        warehouse.query("select email_key, previous_as_of_date, mrr_change_pct from marts.unified_customers")
+        warehouse.query(
+            "select email_key, previous_as_of_date, mrr_change_pct from marts.unified_customers order by email_key"
+        )
         == unified
     )
 
