@@ -13,6 +13,8 @@ RUNS ?= 20
 SCALE_CUSTOMERS ?= 1000000
 DOCS_PORT ?= 8080
 PYTEST_ARGS ?=
+# test files run in parallel, each whole in one worker so its module fixtures (a synced, built warehouse) are made once
+TEST_WORKERS ?= 2
 
 .DEFAULT_GOAL := help
 .PHONY: help install demo test sync build run alerts lint format docs grants bench bench-api serve chaos clean
@@ -34,7 +36,7 @@ demo: $(STAMP) ## Run the whole pipeline on the sandbox into DuckDB and show the
 	$(BIN)/gtm demo
 
 test: $(STAMP) ## Run every test (DuckDB and PostgreSQL)
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
 
 sync: $(STAMP) ## Load the configured sources (incremental)
 	$(BIN)/gtm sync
