@@ -9,6 +9,7 @@ export RUNTIME__DLTHUB_TELEMETRY := false
 export DBT_SEND_ANONYMOUS_USAGE_STATS := false
 
 CUSTOMERS ?= 10000
+API_CUSTOMERS ?= 100000
 RUNS ?= 20
 SCALE_CUSTOMERS ?= 1000000
 DOCS_PORT ?= 8080
@@ -78,8 +79,9 @@ bench: $(STAMP) ## Benchmarks (docs/benchmarks.md): CUSTOMERS=10000 synced, SCAL
 chaos: $(STAMP) ## RUNS randomized fault schedules (kills, faults, overlaps, bad records) on DuckDB and PostgreSQL
 	$(BIN)/python benchmarks/chaos.py --runs $(RUNS)
 
-bench-api: $(STAMP) ## Benchmark gtm serve: p50/p99 latency and 50 concurrent clients (CUSTOMERS=10000)
-	$(BIN)/python benchmarks/bench_api.py --customers $(CUSTOMERS)
+bench-api: $(STAMP) ## Benchmark gtm serve: p50/p99 latency, 50 concurrent clients (API_CUSTOMERS=100000; PostgreSQL too with DATABASE_URL)
+	$(BIN)/python benchmarks/bench_api.py --customers $(API_CUSTOMERS)
+	@if [ -n "$$DATABASE_URL" ]; then $(BIN)/python benchmarks/bench_api.py --customers $(API_CUSTOMERS) --warehouse postgres; fi
 
 serve: $(STAMP) ## The HTTP API and dashboard on http://127.0.0.1:8000 (needs GTM_API_KEYS)
 	$(BIN)/gtm serve

@@ -70,6 +70,8 @@ def start_sandbox(gtm: list[str], project: Path, customers: int, seed: int) -> t
             "serve",
             "--rate-limit",
             "1000000",  # measure the pipeline, not the sandbox's rate-limit waits
+            "--fathom-rate-limit",
+            "1000000",
             "--port",
             str(port),
             "--customers",

@@ -1,9 +1,12 @@
 """Benchmark of `gtm serve`: latency p50/p99 of /customers/by-email/{email} and /dashboard/summary one
 request at a time, then the throughput of 50 concurrent clients (bounded in requests and seconds).
 
-Builds a sandbox warehouse of the chosen size first (sandbox -> gtm sync -> gtm build), or reuses one with
---reuse. Figures, not assertions. Usage:
-    python benchmarks/bench_api.py --customers 2000 [--warehouse postgres] [--requests 300] [--clients 50]
+Builds a sandbox warehouse of the chosen size first, or reuses one with --reuse: syncs --base customers
+from the sandbox (every source, the product database as SQLite), multiplies the raw tables to --customers
+with benchmarks/multiply.py (as benchmarks/scale.py does; a 100,000-customer sync would take most of an
+hour of Calendly requests), then runs `gtm build`. Figures, not assertions. Usage:
+    python benchmarks/bench_api.py --customers 100000 [--base 2000] [--warehouse postgres] [--requests 300]
+        [--clients 50] [--seconds 60]
 """
 
 from __future__ import annotations
@@ -41,10 +44,11 @@ def run(command: list[str], env: dict[str, str], cwd: Path) -> None:
 
 
 def build_warehouse(args: argparse.Namespace, env: dict[str, str], workdir: Path, gtm: list[str]) -> None:
+    base_customers = min(args.base, args.customers)
     port = free_port()
     sandbox = subprocess.Popen(
-        [*gtm, "sandbox", "serve", "--port", str(port), "--customers", str(args.customers)]
-        + ["--token", TOKEN, "--rate-limit", "1000000"],
+        [*gtm, "sandbox", "serve", "--port", str(port), "--customers", str(base_customers)]
+        + ["--token", TOKEN, "--rate-limit", "1000000", "--fathom-rate-limit", "1000000"],
         env=env,
         cwd=workdir,
         stdout=subprocess.DEVNULL,
@@ -58,16 +62,34 @@ def build_warehouse(args: argparse.Namespace, env: dict[str, str], workdir: Path
                 break
             except httpx.TransportError:
                 time.sleep(0.2)
-        for name in ("intercom", "hubspot", "calendly"):
+        for name in ("intercom", "hubspot", "calendly", "stripe", "chartmogul", "userflow", "fathom"):
             env[f"SOURCES__{name.upper()}__BASE_URL"] = f"{base}/{name}"
             env[f"SOURCES__{name.upper()}__ACCESS_TOKEN"] = TOKEN
         env["SOURCES__HUBSPOT__SETTLE_SECONDS"] = "0"
         env["SOURCES__CALENDLY__INITIAL_DAYS"] = "3650"
+        product = workdir / "product.sqlite"
+        run(
+            [*gtm, "sandbox", "product-db", "--out", str(product), "--customers", str(base_customers)],
+            env,
+            workdir,
+        )
+        env["SOURCES__ADMIN__CREDENTIALS"] = f"sqlite:///{product}"
         run([*gtm, "sync"], env, workdir)
-        run([*gtm, "build"], env, workdir)
+        env["SOURCES__ECB__BASE_URL"] = f"{base}/ecb"
+        run([*gtm, "fx", "refresh"], env, workdir)
     finally:
-        sandbox.send_signal(signal.SIGINT)
+        sandbox.terminate()  # a busy sandbox can take long to finish its request threads after Ctrl-C
         sandbox.wait(timeout=30)
+    factor = max(1, round(args.customers / base_customers))
+    if factor > 1:
+        sys.path.insert(0, str(PROJECT / "benchmarks"))
+        from multiply import multiply, multiply_postgres
+
+        if args.warehouse == "postgres":
+            multiply_postgres(env["DATABASE_URL"], factor)
+        else:
+            multiply(Path(env["GTM_DUCKDB_PATH"]), factor)
+    run([*gtm, "build"], env, workdir)
 
 
 def emails(env: dict[str, str]) -> list[str]:
@@ -128,6 +150,7 @@ def throughput(url: str, paths: list[str], clients: int, limit_seconds: float) -
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--customers", type=int, default=2000)
+    parser.add_argument("--base", type=int, default=2000, help="Customers synced before multiplying.")
     parser.add_argument("--warehouse", choices=("duckdb", "postgres"), default="duckdb")
     parser.add_argument("--requests", type=int, default=300, help="Timed requests per endpoint.")
     parser.add_argument("--clients", type=int, default=50)

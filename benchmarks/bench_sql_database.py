@@ -4,7 +4,7 @@ Writes the sandbox's product database (SQLite by default, or a PostgreSQL URL) f
 each backend loads it into a fresh DuckDB: the first (full) load, then an incremental load after 1% more
 login events. Prints rows, seconds and rows per second. Figures, not assertions. Usage:
     python benchmarks/bench_sql_database.py --customers 2000 [--backends pyarrow,sqlalchemy] [--url URL]
-(about 55 login events per customer: 20,000 customers is about a million.)
+(about 65 login events per customer: 16,000 customers is about a million.)
 """
 
 from __future__ import annotations

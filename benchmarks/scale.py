@@ -1,8 +1,9 @@
 """Build time and peak memory at 100,000 or 1,000,000 customers without hours of syncing.
 
-Syncs a small sandbox (--base customers, all three sources) once, multiplies its raw tables to --customers
-with benchmarks/multiply.py, then measures `gtm build` (wall seconds, CPU seconds, peak memory) and a daily
-rebuild after 1% of the Intercom contacts changed. Usage:
+Syncs a small sandbox (--base customers: Intercom, HubSpot, Calendly, Stripe, ChartMogul and the product
+sources: the product database as SQLite, Userflow, Fathom) once, multiplies its raw tables to --customers
+with benchmarks/multiply.py (Stripe and ChartMogul stay at the base size), then measures `gtm build` (wall
+seconds, CPU seconds, peak memory) and a daily rebuild after 1% of the Intercom contacts changed. Usage:
 
     python benchmarks/scale.py --customers 1000000 [--base 2000] [--memory-limit 2GB] [--keep]
 """
@@ -20,7 +21,7 @@ from pathlib import Path
 import duckdb
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench import gtm_env, measure, start_sandbox  # noqa: E402
+from bench import TOKEN, gtm_env, measure, start_sandbox  # noqa: E402
 from multiply import multiply  # noqa: E402
 
 
@@ -41,7 +42,20 @@ def main() -> None:
     sandbox, base = start_sandbox(gtm, project, args.base, args.seed)
     try:
         env = gtm_env(base, workdir, "duckdb")
+        for vendor in ("userflow", "fathom"):
+            env[f"SOURCES__{vendor.upper()}__BASE_URL"] = f"{base}/{vendor}"
+            env[f"SOURCES__{vendor.upper()}__ACCESS_TOKEN"] = TOKEN
+        product = workdir / "product.sqlite"
+        measure(
+            [*gtm, "sandbox", "product-db", "--out", str(product), "--customers", str(args.base)]
+            + ["--seed", str(args.seed)],
+            env,
+            workdir,
+        )
+        env["SOURCES__ADMIN__CREDENTIALS"] = f"sqlite:///{product}"
         measure([*gtm, "sync"], env, workdir)
+        env["SOURCES__ECB__BASE_URL"] = f"{base}/ecb"
+        measure([*gtm, "fx", "refresh"], env, workdir)
     finally:
         sandbox.terminate()
         sandbox.wait()
@@ -65,7 +79,8 @@ def main() -> None:
                     f"machine      {platform.machine()}, {os.cpu_count()} cores, Python "
                     f"{platform.python_version()}, load average {os.getloadavg()[0]:.1f} at the end",
                     f"warehouse    duckdb, {contacts:,} Intercom contacts ({args.base:,} synced x {factor}), "
-                    f"{sum(rows.values()):,} raw rows; memory limit "
+                    f"{sum(rows.values()):,} raw rows, {rows.get('raw_admin.logins', 0):,} login events; "
+                    "memory limit "
                     f"{env.get('GTM_DUCKDB_MEMORY_LIMIT', '80%')}",
                     f"build        {full.seconds:,.1f} s ({full.cpu_seconds:,.1f} CPU s), "
                     f"peak {full.peak_mib:,.0f} MiB",

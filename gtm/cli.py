@@ -560,8 +560,22 @@ def sandbox() -> None:
     show_default=True,
     help="Requests per vendor per 10 s before the sandbox answers 429.",
 )
+@click.option(
+    "--fathom-rate-limit",
+    type=click.IntRange(min=1),
+    default=60,
+    show_default=True,
+    help="Fathom's requests per minute (Fathom's own limit is 60).",
+)
 def sandbox_serve(
-    host: str, port: int, customers: int, seed: int, token: str, anchor: str | None, rate_limit: int
+    host: str,
+    port: int,
+    customers: int,
+    seed: int,
+    token: str,
+    anchor: str | None,
+    rate_limit: int,
+    fathom_rate_limit: int,
 ) -> None:
     """Serve every vendor API under http://HOST:PORT/<vendor> until Ctrl-C."""
     from gtm.settings import parse_as_of
@@ -576,6 +590,7 @@ def sandbox_serve(
             token=token,
             anchor=parse_as_of(anchor) if anchor else None,
             rate_limit=rate_limit,
+            fathom_rate_limit=fathom_rate_limit,
         )
     except OSError as exc:  # a busy port, an address not on this machine
         raise GtmError(f"cannot serve on {host}:{port}: {exc.strerror or exc}") from None

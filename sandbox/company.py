@@ -87,6 +87,9 @@ SLOTS: dict[int, str] = {
     # revenue edge cases of the Stripe histories (billing.py REVENUE_KINDS), one slot each
     **{70 + n: kind for n, kind in enumerate(billing.REVENUE_KINDS)},
 }
+# Slots 92..96 hold Fathom's meeting mess (fathom.py MEETING_SLOTS); their people are users, never leads, so
+# each has an email and an account manager to meet.
+MEETING_SLOT_RANGE = range(92, 97)
 
 MALFORMED_TIMESTAMP = "2024-13-45"
 
@@ -572,7 +575,7 @@ class Company:
         rng = random.Random(f"{self.seed}:{index}:person")
         first, last, domain = rng.choice(FIRST_NAMES), rng.choice(LAST_NAMES), rng.choice(DOMAINS)
         is_lead = kind in ("lead", "lead_conversation") or (kind is None and rng.random() < 0.15)
-        if kind in _STRIPE_KINDS:
+        if kind in _STRIPE_KINDS or index % SLOT_MODULUS in MEETING_SLOT_RANGE:
             is_lead = False
         email: str | None = f"{first}.{last}{index}@{domain}".lower()
         if kind == "email_messy_case_spaces":

@@ -20,7 +20,7 @@ import time
 from functools import cached_property
 
 from sandbox.api import RateWindow, Request, Response
-from sandbox.company import DAY
+from sandbox.company import DAY, MEETING_SLOT_RANGE
 from sandbox.crm import CRM, OWNERS, clean_email, parse_time
 
 PAGE_SIZE = 10  # Fathom answers a fixed page size
@@ -28,14 +28,21 @@ HISTORY_DAYS = 180
 MEETINGS = ((0, 45), (1, 25), (2, 15), (3, 10), (5, 5))
 CANCEL_SHARE = 0.05
 MALFORMED_TIME = "2024-13-45T10:00:00Z"
-# person index % 100 -> meeting mess (outside Intercom's 1..52 and the CRM's 53..69)
-MEETING_SLOTS = {
-    70: "cancel_in_summary",  # a meeting 10 days ago whose summary says they will cancel
-    71: "cancel_in_transcript",  # a meeting 12 days ago: "not renewing" only in the transcript
-    72: "cancel_old",  # the cancel summary is 100 days old: outside the window
-    73: "malformed_created_at",  # the newest meeting's created_at is not a time
-    74: "after_as_of",  # the newest meeting starts the day after the anchor
-}
+# person index % 100 -> meeting mess, in company.MEETING_SLOT_RANGE: outside Intercom's 1..52, the CRM's
+# 53..69 and the Stripe revenue cases' 70..91, so each slot holds one kind of mess
+MEETING_SLOTS = dict(
+    zip(
+        MEETING_SLOT_RANGE,
+        (
+            "cancel_in_summary",  # a meeting 10 days ago whose summary says they will cancel
+            "cancel_in_transcript",  # a meeting 12 days ago: "not renewing" only in the transcript
+            "cancel_old",  # the cancel summary is 100 days old: outside the window
+            "malformed_created_at",  # the newest meeting's created_at is not a time
+            "after_as_of",  # the newest meeting starts the day after the anchor
+        ),
+        strict=True,
+    )
+)
 SUMMARIES = (
     "### Key takeaways\n- Reviewed the onboarding of the new team members.\n- Asked about the export API.",
     "### Key takeaways\n- Walked through the credit usage dashboard.\n- Wants more seats next quarter.",

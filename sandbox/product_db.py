@@ -33,6 +33,9 @@ WEEKEND_FACTOR = 0.25
 LATE_COMMIT_SHARE = 0.03  # rows committed 10..90 minutes after their event time
 RATES = ((0.0, 8), (0.1, 10), (0.3, 17), (0.7, 25), (1.2, 22), (2.0, 13), (3.5, 5))  # logins per weekday
 FADE_SHARE = 0.2
+PAYING_USER_SHARE = 0.99  # Stripe customers with a product user: nearly all
+USER_SHARE = 0.92  # other signed-up (Intercom `user`) people
+LEAD_USER_SHARE = 0.4
 PLANS = (("Starter", 30), ("Growth", 40), ("Pro", 22), ("Agency", 8))
 GRANT_FACTORS = ((0.75, 20), (1.0, 30), (1.5, 30), (3.0, 20))  # monthly grant / expected monthly usage
 SPARE_SEATS = ((0, 35), (1, 30), (2, 20), (5, 15))  # seats purchased beyond the account's users
@@ -147,7 +150,7 @@ class ProductDB:
         if email is None:
             return None
         rng = random.Random(f"{self.seed}:{p}:product-user")
-        if rng.random() > (0.92 if person["role"] == "user" else 0.4):
+        if rng.random() > self._user_share(p):
             return None
         signup = self.company.generated_created_at(p) + rng.randint(0, 3 * 3600)
         if rng.random() < 0.1:  # some teams onboard recently: their onboarding is still running
@@ -170,12 +173,19 @@ class ProductDB:
             p + 1, p // PEOPLE_PER_COMPANY + 1, email, name, role, signup, deactivated, rate, fade_start
         )
 
+    def _user_share(self, p: int) -> float:
+        """The chance that person `p` uses the product: nearly every paying customer, most signed-up users
+        (some never got past the signup), few leads."""
+        if self.company.has_stripe(p):
+            return PAYING_USER_SHARE
+        return USER_SHARE if self.company.person(p)["role"] == "user" else LEAD_USER_SHARE
+
     def user_exists(self, p: int) -> bool:
         """Whether person `p` has a product user (cheap: no profile is built)."""
         if p >= self.company.customers or clean_email(self.company.person(p)["email"]) is None:
             return False
         rng = random.Random(f"{self.seed}:{p}:product-user")
-        return rng.random() <= (0.92 if self.company.person(p)["role"] == "user" else 0.4)
+        return rng.random() <= self._user_share(p)
 
     @cached_property
     def users(self) -> list[ProductUser]:

@@ -299,6 +299,7 @@ def serve(
     token: str = "sandbox",
     anchor: datetime.date | None = None,
     rate_limit: int = 1000,
+    fathom_rate_limit: int = 60,
 ) -> None:
     """Serve until Ctrl-C, after printing one `<vendor>  <base URL>` line per vendor."""
     server = make_server(
@@ -309,6 +310,7 @@ def serve(
         token=token,
         anchor=anchor,
         rate_limit=rate_limit,
+        fathom_rate_limit=fathom_rate_limit,
     )
     for name, url in server.vendor_urls().items():
         print(f"{name:<10}{url}", flush=True)

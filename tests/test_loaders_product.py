@@ -123,7 +123,7 @@ def test_fathom_waits_out_429s_and_loads_summaries_not_transcripts(box: Sandbox,
     )
     meetings = len(api.meetings)
     pages = math.ceil(meetings / 10)
-    assert counts["meetings"] == meetings - 1 and counts["quarantine"] == 1  # slot 73's created_at
+    assert counts["meetings"] == meetings - 1 and counts["quarantine"] == 1  # slot 95's created_at
     assert box.stats()["statuses"]["429"] == 2  # waited for Retry-After, then went on
     assert (
         box.stats()["requests"]["GET /fathom/external/v1/meetings"] - box.stats()["statuses"]["429"] == pages

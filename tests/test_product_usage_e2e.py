@@ -204,7 +204,7 @@ def test_meeting_cancel_mentions_count_for_mentioned_cancel(run: Run) -> None:
     expected = run.expected()
     rows = {r["email_key"]: r for r in run.warehouse.query("select * from marts.unified_customers")}
     meeting = {k for k, p in expected.items() if p.mentioned_cancel_in_meeting}
-    assert meeting, "slot 70 mentions cancelling in a recent meeting"
+    assert meeting, "slot 92 mentions cancelling in a recent meeting"
     for key in meeting:
         assert rows[key]["mentioned_cancel"] is True
         assert rows[key]["mentioned_cancel_source"] in ("meeting", "both")

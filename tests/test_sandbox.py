@@ -21,7 +21,9 @@ from typing import Any
 import pytest
 
 from sandbox import Company, SandboxServer, start_in_thread
-from sandbox.company import DAY
+from sandbox.company import DAY, SLOTS
+from sandbox.crm import CRM_SLOTS
+from sandbox.fathom import MEETING_SLOTS
 
 ROOT = Path(__file__).resolve().parents[1]
 CANCEL_KEYWORDS = (
@@ -291,6 +293,16 @@ def test_messes_sit_in_fixed_slots_so_any_size_from_100_has_them() -> None:
     assert {small.contact(30)["created_at"], small.contact(31)["last_seen_at"]} == {"2024-13-45", -1}
     assert small.conversation(small.conversation_id(32, 0))["created_at"] == "2024-13-45"
     assert small.contact(1)["role"] == "lead" and small.contact(9)["email"] is None
+
+
+def test_each_slot_holds_one_kind_of_mess_across_vendors() -> None:
+    """Intercom/Stripe, CRM and Fathom slots are disjoint, so a mess is never confounded with another."""
+    intercom, crm, fathom = set(SLOTS), set(CRM_SLOTS), set(MEETING_SLOTS)
+    assert not intercom & crm and not intercom & fathom and not crm & fathom
+    company = Company(seed=3, customers=200)
+    for p in range(200):
+        if p % 100 in fathom:
+            assert company.person(p)["role"] == "user" and company.person(p)["email"], p
 
 
 # ---- HTTP: auth, paging, filters -----------------------------------------------------------------------

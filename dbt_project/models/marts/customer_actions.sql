@@ -5,6 +5,8 @@
 -- `max_actions_per_customer` actions per customer, by priority (action_rank 1 first). The owner person is the
 -- assigned AM for account_manager actions; other roles are teams.
 
+{{ config(indexes=postgres_indexes(['email_key'])) }}
+
 with
 
 customers as (

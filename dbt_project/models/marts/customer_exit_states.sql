@@ -7,6 +7,8 @@
 --   5 attention_needed     health_status at_risk or a medium signal
 --   6 healthy
 
+{{ config(indexes=postgres_indexes(['email_key'])) }}
+
 with
 
 customers as (

@@ -4,6 +4,8 @@
 -- latest one up to var health_trend_tolerance_days older stands in. Snapshots after T are ignored, so a
 -- rebuild for a past T gives that day's trends.
 
+{{ config(indexes=postgres_indexes(['email_key'])) }}
+
 {%- set dimensions = {
     'overall': 'health_score',
     'activity_recency': 'activity_recency_score',

@@ -5,6 +5,8 @@
 -- seat_expansion and credits_running_low from product data (int_product_opportunities_identified, doc block
 -- `product_usage`) for customers in the health scope, valued in the reporting currency.
 
+{{ config(indexes=postgres_indexes(['email_key'])) }}
+
 with
 
 customers as (

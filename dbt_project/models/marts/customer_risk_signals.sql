@@ -1,6 +1,8 @@
 -- One row per (customer, active risk signal) for T, with its severity, the facts behind it, and the
 -- recommended action and owner from the signal_actions seed. Conditions: macro risk_signal_conditions.
 
+{{ config(indexes=postgres_indexes(['email_key'])) }}
+
 {%- set details = {
     'cancel_mention': dbt.concat([
         "'cancel keyword in a customer '",

@@ -4,6 +4,8 @@
 -- customer_health_trends). health_status: the bands capped by any signal of var `health_status_cap_severities`
 -- (health_status_capped_by names it), the history signals included.
 
+{{ config(indexes=postgres_indexes(['email_key'])) }}
+
 {%- set components = ['activity_recency', 'support_sentiment', 'payment_health', 'engagement', 'tenure', 'mrr_weighting'] %}
 
 with
