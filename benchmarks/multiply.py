@@ -3,7 +3,8 @@
 Syncing 1,000,000 customers from the sandbox takes hours (Calendly alone costs one request per event), so
 the scale benchmarks sync a small warehouse once and multiply its raw_<source> tables: copy k of every row
 gets its keys suffixed (ids, dlt row ids, parent ids, URIs) and the customer's emails prefixed with `k.`,
-so every copy is a distinct customer that still matches across Intercom, HubSpot and Calendly. Account
+so every copy is a distinct customer that still matches across Intercom, HubSpot, Calendly, Stripe and
+ChartMogul, with the same billing history. Account
 managers, admins and hosts stay shared, as in a real workspace. Usage:
 
     python benchmarks/multiply.py --source data/gtm.duckdb --target /tmp/big.duckdb --factor 50
@@ -18,10 +19,10 @@ from pathlib import Path
 
 import duckdb
 
-SCHEMAS = ("raw_intercom", "raw_hubspot", "raw_calendly")
-# who works at the vendor, not a customer: the same in every copy
+SCHEMAS = ("raw_intercom", "raw_hubspot", "raw_calendly", "raw_stripe", "raw_chartmogul")
+# who works at the vendor, not a customer: the same in every copy (Stripe's price and coupon catalog too)
 SHARED_TABLES = {"owners", "owners__teams", "conversations__teammates__admins", "_dlt_loads", "_dlt_version"}
-SHARED_TABLES |= {"_dlt_pipeline_state"}
+SHARED_TABLES |= {"_dlt_pipeline_state", "prices", "coupons"}
 KEY_COLUMNS = {
     "id",
     "external_id",
@@ -43,6 +44,17 @@ KEY_COLUMNS = {
     "old_invitee",
     "new_invitee",
     "no_show__uri",
+    # Stripe and ChartMogul: the objects' ids and the references between them (the ChartMogul customer's
+    # external_id and Intercom's stripe_id are the Stripe customer id, suffixed alike)
+    "customer",
+    "subscription",
+    "invoice",
+    "charge",
+    "data__object__id",
+    "discount__id",
+    "uuid",
+    "customer_uuid",
+    "customer_external_id",
 }
 EMAIL_COLUMNS = {"email", "properties__email", "source__author__email"}
 
