@@ -4,9 +4,10 @@ Syncing 1,000,000 customers from the sandbox takes hours (Calendly alone costs o
 the scale benchmarks sync a small warehouse once and multiply its raw_<source> tables: copy k of every row
 gets its keys suffixed (ids, dlt row ids, parent ids, URIs; numeric ids of the product database shifted
 by k * 10^12) and the customer's emails prefixed with `k.`, so every copy is a distinct customer that still
-matches across Intercom, HubSpot, Calendly and the product sources (the product database, Userflow,
-Fathom). Account managers, admins and hosts stay shared, as in a real workspace. The same SQL runs on a
-DuckDB file or a PostgreSQL database (`multiply_postgres`). Usage:
+matches across Intercom, HubSpot, Calendly, Stripe, ChartMogul and the product sources (the product
+database, Userflow, Fathom), with the same billing history. Account managers, admins and hosts stay shared,
+as in a real workspace. The same SQL runs on a DuckDB file or a PostgreSQL database (`multiply_postgres`).
+Usage:
 
     python benchmarks/multiply.py --source data/gtm.duckdb --target /tmp/big.duckdb --factor 50
 """
@@ -21,10 +22,19 @@ from pathlib import Path
 
 import duckdb
 
-SCHEMAS = ("raw_intercom", "raw_hubspot", "raw_calendly", "raw_admin", "raw_userflow", "raw_fathom")
-# who works at the vendor, not a customer: the same in every copy
+SCHEMAS = (
+    "raw_intercom",
+    "raw_hubspot",
+    "raw_calendly",
+    "raw_stripe",
+    "raw_chartmogul",
+    "raw_admin",
+    "raw_userflow",
+    "raw_fathom",
+)
+# who works at the vendor, not a customer: the same in every copy (Stripe's price and coupon catalog too)
 SHARED_TABLES = {"owners", "owners__teams", "conversations__teammates__admins", "_dlt_loads", "_dlt_version"}
-SHARED_TABLES |= {"_dlt_pipeline_state"}
+SHARED_TABLES |= {"_dlt_pipeline_state", "prices", "coupons"}
 KEY_COLUMNS = {
     "id",
     "external_id",
@@ -47,6 +57,17 @@ KEY_COLUMNS = {
     "new_invitee",
     "no_show__uri",
     "user_id",  # Userflow's content sessions name their user by its (string) id
+    # Stripe and ChartMogul: the objects' ids and the references between them (the ChartMogul customer's
+    # external_id and Intercom's stripe_id are the Stripe customer id, suffixed alike)
+    "customer",
+    "subscription",
+    "invoice",
+    "charge",
+    "data__object__id",
+    "discount__id",
+    "uuid",
+    "customer_uuid",
+    "customer_external_id",
 }
 # the product database's integer keys (its own ids, not a vendor's strings)
 NUMERIC_KEY_COLUMNS = {"account_id", "user_id", "login_id", "transaction_id", "export_id", "recording_id"}

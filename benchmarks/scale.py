@@ -2,8 +2,9 @@
 
 Syncs a small sandbox (--base customers: Intercom, HubSpot, Calendly, Stripe, ChartMogul and the product
 sources: the product database as SQLite, Userflow, Fathom) once, multiplies its raw tables to --customers
-with benchmarks/multiply.py (Stripe and ChartMogul stay at the base size), then measures `gtm build` (wall
-seconds, CPU seconds, peak memory) and a daily rebuild after 1% of the Intercom contacts changed. Usage:
+with benchmarks/multiply.py, then measures `gtm build` (wall seconds, CPU seconds, peak memory), the
+revenue models alone (bench.revenue_build: the billing histories span up to three years) and a daily
+rebuild after 1% of the Intercom contacts changed. Usage:
 
     python benchmarks/scale.py --customers 1000000 [--base 2000] [--memory-limit 2GB] [--keep]
 """
@@ -16,12 +17,13 @@ import platform
 import shutil
 import sys
 import tempfile
+from datetime import datetime, timezone
 from pathlib import Path
 
 import duckdb
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench import TOKEN, gtm_env, measure, start_sandbox  # noqa: E402
+from bench import TOKEN, gtm_env, measure, revenue_build, start_sandbox  # noqa: E402
 from multiply import multiply  # noqa: E402
 
 
@@ -67,6 +69,15 @@ def main() -> None:
         rows = multiply(warehouse, factor) if factor > 1 else {}
         contacts = rows.get("raw_intercom.contacts", args.base)
         full = measure([*gtm, "build"], env, workdir)
+        revenue = revenue_build(env, workdir, project)
+        with duckdb.connect(str(warehouse), read_only=True) as connection:
+            stripe_customers, subscriptions, first_start = connection.execute(
+                "select (select count(*) from raw_stripe.customers), count(*), min(start_date)"
+                " from raw_stripe.subscriptions"
+            ).fetchone()
+            pieces = connection.execute(
+                "select count(*) from intermediate.int_revenue_customer_segments"
+            ).fetchone()[0]
         with duckdb.connect(str(warehouse)) as connection:  # a day later: 1% of the contacts changed
             connection.execute(
                 "update raw_intercom.contacts set updated_at = updated_at + 86400, "
@@ -84,6 +95,10 @@ def main() -> None:
                     f"{env.get('GTM_DUCKDB_MEMORY_LIMIT', '80%')}",
                     f"build        {full.seconds:,.1f} s ({full.cpu_seconds:,.1f} CPU s), "
                     f"peak {full.peak_mib:,.0f} MiB",
+                    f"revenue      {revenue.seconds:,.1f} s ({revenue.cpu_seconds:,.1f} CPU s), peak "
+                    f"{revenue.peak_mib:,.0f} MiB: the revenue models with their tests, {stripe_customers:,} "
+                    f"Stripe customers, {subscriptions:,} subscriptions since "
+                    f"{datetime.fromtimestamp(first_start, timezone.utc):%Y-%m-%d}, {pieces:,} MRR pieces",
                     f"daily build  1% of the contacts changed: {daily.seconds:,.1f} s "
                     f"({daily.cpu_seconds:,.1f} CPU s), {daily.seconds / full.seconds:.0%} of the full build",
                 ]

@@ -10,7 +10,7 @@ Nothing reads the clock: dates are relative to the as-of date of the build. See 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -36,6 +36,12 @@ DIMENSIONS = (
     "tenure",
     "mrr_weighting",
 )
+REVENUE_MONTHS = 12  # months of MRR history in the view, ending with T's month
+STRIPE_PENDING = (
+    "No revenue history: Stripe is not connected (SOURCES__STRIPE__ACCESS_TOKEN); MRR comes from Intercom's"
+    " Stripe attributes, a snapshot without history."
+)
+NOT_IN_STRIPE = "No revenue history: no Stripe customer has this email."
 USAGE_PENDING = (
     "No product usage data: no user of the product database (SOURCES__ADMIN__CREDENTIALS) has this email."
 )
@@ -71,6 +77,8 @@ class Facts:
     exit_state: dict[str, Any] = field(default_factory=dict)
     actions: list[dict[str, Any]] = field(default_factory=list)
     opportunities: list[dict[str, Any]] = field(default_factory=list)
+    mrr_months: list[dict[str, Any]] = field(default_factory=list)
+    movements: list[dict[str, Any]] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -122,6 +130,22 @@ def load_facts(warehouse: Warehouse, email: str) -> Facts | None:
         ):
             sync_runs[run["source"]] = run
     stale = warehouse.query("select source_name from marts.source_freshness where is_stale")
+    mrr_months: list[dict[str, Any]] = []
+    movements: list[dict[str, Any]] = []
+    if warehouse.table_exists("marts", "revenue_mrr_monthly"):
+        first = history_months(rows[0]["as_of_date"])[0]
+        mrr_months = warehouse.query(
+            "select month_start, month_end, currency, mrr_native, mrr_reporting"
+            " from marts.revenue_mrr_monthly where customer_key = %s and month_start >= %s"
+            " order by month_start, currency",
+            (email_key, first),
+        )
+    if warehouse.table_exists("marts", "revenue_movements"):
+        movements = warehouse.query(
+            "select movement_date, movement_type, currency, amount_native, amount_reporting"
+            " from marts.revenue_movements where customer_key = %s order by movement_date, movement_type",
+            (email_key,),
+        )
     return Facts(
         customer=rows[0],
         signals=signals,
@@ -131,6 +155,8 @@ def load_facts(warehouse: Warehouse, email: str) -> Facts | None:
         exit_state=exit_states[0] if exit_states else {},
         actions=actions,
         opportunities=found,
+        mrr_months=mrr_months,
+        movements=movements,
     )
 
 
@@ -243,10 +269,90 @@ def data_sources(facts: Facts) -> list[dict[str, Any]]:
                 "stale": name in facts.stale_sources,
             }
         )
-        if name == "intercom":
+        if name == "intercom" and not stripe_connected(facts):
             has_stripe = customer.get("stripe_customer_id") is not None or customer.get("mrr") is not None
             sources.append({"source": "stripe", "connected": True, "via": "intercom", "matched": has_stripe})
+    if stripe_connected(facts):
+        run = facts.sync_runs.get("stripe", {})
+        sources.append(
+            {
+                "source": "stripe",
+                "connected": True,
+                "matched": customer.get("revenue_basis") == "stripe",
+                "lastSync": _as_datetime(run.get("finished_at")),
+                "lastRunStatus": run.get("status"),
+                "stale": "stripe" in facts.stale_sources,
+            }
+        )
     return sources
+
+
+# --- revenue history (pure) ----------------------------------------------------------------------------
+
+
+def stripe_connected(facts: Facts) -> bool:
+    """Stripe is connected directly: `gtm sync` has run it, or it is this customer's revenue of record."""
+    return "stripe" in facts.sync_runs or facts.customer.get("revenue_basis") == "stripe"
+
+
+def history_months(as_of: date | str) -> list[date]:
+    """The first days of the REVENUE_MONTHS months ending with T's month, oldest first."""
+    day = as_of if isinstance(as_of, date) else date.fromisoformat(str(as_of)[:10])
+    index = day.year * 12 + day.month - 1
+    return [date(i // 12, i % 12 + 1, 1) for i in range(index - REVENUE_MONTHS + 1, index + 1)]
+
+
+def _as_date(value: Any) -> date:
+    if isinstance(value, datetime):
+        return value.date()
+    return value if isinstance(value, date) else date.fromisoformat(str(value)[:10])
+
+
+def revenue_history(facts: Facts) -> dict[str, Any]:
+    """The customer's monthly MRR for the last 12 months (marts.revenue_mrr_monthly: MRR on each month's last
+    day, T for T's month; 0 in a month without MRR) and every MRR movement up to T (marts.revenue_movements).
+    Empty, with a note, when Stripe is not connected or has no customer with this email."""
+    customer = facts.customer
+    connected = stripe_connected(facts)
+    in_stripe = customer.get("revenue_basis") == "stripe"
+    if not connected or not in_stripe:
+        return {
+            "connected": connected,
+            "basis": customer.get("revenue_basis"),
+            "monthlyMrr": [],
+            "movements": [],
+            "note": NOT_IN_STRIPE if connected else STRIPE_PENDING,
+        }
+    months = []
+    for month in history_months(customer["as_of_date"]):
+        rows = [row for row in facts.mrr_months if _as_date(row["month_start"]) == month]
+        converted = [row["mrr_reporting"] for row in rows]
+        months.append(
+            {
+                "month": month,
+                "mrr": None if None in converted else sum(converted, Decimal(0)),
+                "native": [
+                    {"currency": row["currency"], "mrrNative": row["mrr_native"], "mrr": row["mrr_reporting"]}
+                    for row in rows
+                ],
+            }
+        )
+    return {
+        "connected": True,
+        "basis": "stripe",
+        "monthlyMrr": months,
+        "movements": [
+            {
+                "date": row["movement_date"],
+                "type": row["movement_type"],
+                "currency": row["currency"],
+                "amountNative": row["amount_native"],
+                "amount": row["amount_reporting"],
+            }
+            for row in facts.movements
+        ],
+        "note": None,
+    }
 
 
 # --- narrative (pure templates) ----------------------------------------------------------------------
@@ -508,7 +614,9 @@ def build_view(facts: Facts) -> dict[str, Any]:
             "currency": customer["currency"],
             "isFxMissing": customer["is_fx_missing"],
             "paymentFailedAt": customer["payment_failed_at"],
+            "revenueBasis": customer.get("revenue_basis"),
         },
+        "revenueHistory": revenue_history(facts),
         "keyNarrative": " ".join(sentence.text for sentence in sentences),
         "narrative": [{"text": s.text, "columns": list(s.columns)} for s in sentences],
         "riskIndicators": indicators,
@@ -680,6 +788,7 @@ def render(view: dict[str, Any], console: Console) -> None:
         console.print(actions)
 
     render_usage(view["usageSummary"], console)
+    render_revenue(view["revenueHistory"], console)
     matched = ", ".join(s["source"] for s in view["dataSources"] if s.get("matched")) or "none"
     missing = ", ".join(s["source"] for s in view["dataSources"] if not s["connected"])
     line = f"Data: completeness {view['dataCompleteness']:.0%}; matched in {matched}"
@@ -688,6 +797,42 @@ def render(view: dict[str, Any], console: Console) -> None:
     if view["staleSources"]:
         line += f"; [red]stale: {', '.join(view['staleSources'])}[/]"
     console.print(line)
+
+
+def _signed(amount: Any, native: Any, currency: str) -> str:
+    """A movement in the reporting currency, else natively when its currency has no rate (-GBP 99.00)."""
+    value = Decimal(str(amount if amount is not None else native))
+    text = money(abs(value)) if amount is not None else money(abs(value), currency)
+    return ("-" if value < 0 else "+") + text
+
+
+def render_revenue(history: dict[str, Any], console: Console) -> None:
+    """The revenue section: MRR at the end of each of the last 12 months and the MRR movements."""
+    if history["note"]:
+        console.print(f"[dim]Revenue: {history['note']}[/]")
+        return
+    months = Table(title="MRR, last 12 months (month end; T for this month)")
+    months.add_column("month")
+    months.add_column("MRR", justify="right")
+    for month in history["monthlyMrr"]:
+        if month["mrr"] is not None:
+            value = money(month["mrr"])
+        else:
+            value = ", ".join(f"{money(n['mrrNative'], n['currency'])} (no rate)" for n in month["native"])
+        months.add_row(month["month"][:7], value)
+    console.print(months)
+    moves = Table(title="MRR movements")
+    for column, justify in (("date", "left"), ("movement", "left"), ("amount", "right")):
+        moves.add_column(column, justify=justify)  # type: ignore[arg-type]
+    for move in history["movements"]:
+        moves.add_row(
+            move["date"],
+            move["type"].replace("_", " "),
+            _signed(move["amount"], move["amountNative"], move["currency"]),
+        )
+    if not history["movements"]:
+        moves.caption = "no MRR movement yet"
+    console.print(moves)
 
 
 def _share(value: Any) -> str:

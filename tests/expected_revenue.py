@@ -16,7 +16,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from sandbox.billing import COUPONS, unit_amount
+from sandbox.billing import COUPONS, phase_at, status_at, sub_price, unit_amount
 from sandbox.company import Company
 
 DAY = datetime.timedelta(days=1)
@@ -239,3 +239,49 @@ def cohorts(all_customers: dict[str, Customer], as_of: datetime.date) -> dict[tu
         for k, (_, end) in enumerate(months(cohort, as_of)):
             out[(cohort, k)] += any(customer.mrr(end, cur) > 0 for cur in currencies(customer))
     return dict(out)
+
+
+STATUS_ORDER = (
+    "active",
+    "past_due",
+    "trialing",
+    "unpaid",
+    "incomplete",
+    "incomplete_expired",
+    "paused",
+    "canceled",
+)
+
+
+def stripe_plans(
+    company: Company, as_of: datetime.date
+) -> dict[str, tuple[str | None, str | None, Decimal | None]]:
+    """(subscription_status, plan_name, plan_price) per email_key of the Stripe customers at the end of
+    T's day: the best status among their subscriptions (metrics.md Revenue), the latest started first on a
+    tie, and that subscription's price (nickname, unit amount / 100) at T; Nones without a subscription."""
+    end_of_day = (
+        int(datetime.datetime.combine(as_of + DAY, datetime.time(), datetime.timezone.utc).timestamp()) - 1
+    )
+    out: dict[str, tuple[str | None, str | None, Decimal | None]] = {}
+    candidates: dict[str, list[tuple]] = defaultdict(list)
+    for index in range(company.customers):
+        email = (company.person(index)["email"] or "").strip().lower()
+        if not VALID_EMAIL.match(email):
+            continue
+        for facts in company.billing(index):
+            out[email] = (None, None, None)
+            for sub in facts["subscriptions"]:
+                status = status_at(sub, end_of_day)
+                price = sub_price(sub, phase_at(sub, end_of_day))
+                candidates[email].append(
+                    (STATUS_ORDER.index(status), -sub["created"], sub["id"], status, price)
+                )
+    for email, subs in candidates.items():
+        *_, status, price = min(subs, key=lambda c: c[:3])
+        out[email] = (status, price["nickname"], Decimal(price["unit_amount"]) / 100)
+    return out
+
+
+def stripe_keys(company: Company) -> set[str]:
+    """The email_keys of the Stripe customers with a valid email: each is a customer (metrics.md Identity)."""
+    return {key for key in customers(company) if not key.startswith("stripe:")}

@@ -359,3 +359,50 @@ def test_usage_section_shows_logins_trend_credits_seats_onboarding_and_meetings(
     assert "5 of 5 used (100%)" in text and "lasts 12.0 days" in text
     assert "60% done, not completed (stalled)" in text
     assert "2 in 90 days" in text and "1 open action item(s)" in text
+
+
+def test_revenue_history_twelve_months_with_zeros_and_notes_without_stripe() -> None:
+    from gtm.customer360 import NOT_IN_STRIPE, STRIPE_PENDING
+
+    plain = build_view(Facts(customer()))["revenueHistory"]
+    assert plain["note"] == STRIPE_PENDING and plain["monthlyMrr"] == plain["movements"] == []
+    synced = {"stripe": {"source": "stripe", "status": "succeeded", "finished_at": None}}
+    absent = build_view(Facts(customer(), sync_runs=synced))["revenueHistory"]
+    assert absent["connected"] and absent["note"] == NOT_IN_STRIPE
+    months = [
+        {
+            "month_start": date(2026, 3, 1),
+            "currency": "usd",
+            "mrr_native": Decimal(99),
+            "mrr_reporting": Decimal(99),
+        },
+        {
+            "month_start": date(2026, 11, 1),
+            "currency": "gbp",
+            "mrr_native": Decimal(50),
+            "mrr_reporting": None,
+        },
+    ]
+    moves = [
+        {
+            "movement_date": date(2026, 3, 4),
+            "movement_type": "new_business",
+            "currency": "usd",
+            "amount_native": Decimal(99),
+            "amount_reporting": Decimal(99),
+        }
+    ]
+    facts = Facts(customer(revenue_basis="stripe"), mrr_months=months, movements=moves)
+    history = build_view(facts)["revenueHistory"]
+    assert [m["month"] for m in history["monthlyMrr"]] == [
+        f"{year}-{month:02d}-01" for year, month in [(2025, 12), *((2026, m) for m in range(1, 12))]
+    ]
+    by_month = {m["month"]: m["mrr"] for m in history["monthlyMrr"]}
+    assert by_month["2026-03-01"] == 99 and by_month["2026-04-01"] == 0 and by_month["2026-11-01"] is None
+    assert history["movements"] == [
+        {"date": "2026-03-04", "type": "new_business", "currency": "usd", "amountNative": 99, "amount": 99}
+    ]
+    console = Console(width=120, record=True)
+    render(build_view(facts), console)
+    text = console.export_text()
+    assert "GBP 50.00 (no rate)" in text and "+$99.00" in text and "new business" in text

@@ -14,6 +14,7 @@ from typing import Any
 import expected_revenue as er
 import pytest
 from conftest import AS_OF, TOKEN, WAREHOUSES, Sandbox, Warehouse, _drop_postgres_database, new_warehouse
+from expected import expected_customers
 
 from sandbox.company import SLOTS
 
@@ -259,6 +260,151 @@ def test_unified_customers_take_stripe_as_revenue_of_record(revenue: tuple) -> N
             assert row["customer_stage"] == ("churned" if had_mrr else "lead"), key
         stages.add(row["customer_stage"])
     assert stages == {"paying", "trialing", "churned", "lead"}
+
+
+def test_stripe_customers_are_a_source_with_their_plan_and_status(revenue: tuple) -> None:
+    """metrics.md Identity: a customer exists when any source has a valid email for them, Stripe included;
+    on the Stripe basis plan_name, plan_price and subscription_status come from the Stripe subscriptions."""
+    warehouse, box, _ = revenue
+    intercom = set(expected_customers(box.company.contacts(), [], AS_OF))
+    stripe = er.stripe_keys(box.company)
+    rows = {r["email_key"]: r for r in warehouse.query("select * from marts.unified_customers")}
+    assert set(rows) == intercom | stripe
+    for key, row in rows.items():
+        count = (key in intercom) + (key in stripe)
+        assert (row["source_count"], row["match_confidence"]) == (
+            count,
+            "high" if count >= 2 else "medium",
+        ), key
+    plans = er.stripe_plans(box.company, AS_OF)
+    assert set(plans) == stripe
+    for key in stripe:
+        row = rows[key]
+        status, name, price = plans[key]
+        assert row["revenue_basis"] == "stripe", key
+        assert (row["subscription_status"], row["plan_name"], money(row["plan_price"])) == (
+            status,
+            name,
+            money(price),
+        ), key
+    assert {plan[0] for plan in plans.values()} >= {"active", "trialing", "canceled"}
+
+
+def month_ends(as_of: datetime.date, months: int = 12) -> list[tuple[datetime.date, datetime.date]]:
+    """(first day, last day or T) of the `months` months ending with T's month."""
+    firsts = [er.plus_months(as_of.replace(day=1), -k) for k in range(months - 1, -1, -1)]
+    return [(first, min(er.month_end(first), as_of)) for first in firsts]
+
+
+@pytest.mark.parametrize(
+    "kind", ["churn_reactivation", "upgrade_recent", "downgrade_mid_period", "currency_gbp", "seat_increase"]
+)
+def test_customer_360_shows_mrr_history_and_movements(revenue: tuple, kind: str) -> None:
+    warehouse, box, customers = revenue
+    key = slot_key(box, kind)
+    customer = customers[key]
+    view = json.loads(warehouse.gtm("customer", key, "--json").stdout)
+    history = view["revenueHistory"]
+    assert history["connected"] and history["basis"] == "stripe" and history["note"] is None
+    want_months = []
+    for first, end in month_ends(AS_OF):
+        paying = {c: customer.mrr(end, c) / 100 for c in er.currencies(customer) if customer.mrr(end, c) > 0}
+        usd = None if set(paying) - {"usd"} else paying.get("usd", Decimal(0)).quantize(CENT)
+        want_months.append((first.isoformat(), usd, {c: v.quantize(CENT) for c, v in paying.items()}))
+    got_months = [
+        (
+            m["month"],
+            money(m["mrr"]),
+            {n["currency"]: money(n["mrrNative"]) for n in m["native"]},
+        )
+        for m in history["monthlyMrr"]
+    ]
+    assert got_months == want_months
+    assert any(native for _, _, native in want_months)
+    want_moves = sorted(
+        (day.isoformat(), move, currency, (amount / 100).quantize(CENT))
+        for _, day, move, currency, amount in er.movements([customer], AS_OF)
+    )
+    got_moves = sorted(
+        (m["date"], m["type"], m["currency"], money(m["amountNative"]))
+        for m in history["movements"]
+        if m["type"] != "fx"
+    )
+    assert got_moves == want_moves and want_moves
+    for move in history["movements"]:
+        assert move["amount"] == (move["amountNative"] if move["currency"] == "usd" else None) or (
+            move["type"] == "fx"
+        )
+    text = warehouse.gtm("customer", key).stdout
+    assert "MRR, last 12 months" in text and "MRR movements" in text
+    first_move = want_moves[0]
+    assert first_move[0] in text and first_move[1].replace("_", " ") in text
+
+
+def test_customer_360_without_stripe_history_says_so(revenue: tuple) -> None:
+    warehouse, box, _ = revenue
+    stripe = er.stripe_keys(box.company)
+    key = next(k for k in sorted(expected_customers(box.company.contacts(), [], AS_OF)) if k not in stripe)
+    history = json.loads(warehouse.gtm("customer", key, "--json").stdout)["revenueHistory"]
+    assert history == {
+        "connected": True,
+        "basis": None,
+        "monthlyMrr": [],
+        "movements": [],
+        "note": "No revenue history: no Stripe customer has this email.",
+    }
+    assert "no Stripe customer has this email" in warehouse.gtm("customer", key).stdout
+
+
+BACKFILL_DAYS = [AS_OF - datetime.timedelta(days=days) for days in (28, 21, 14, 7)]
+
+
+def test_backfill_trending_report_shows_the_movements_of_the_histories(revenue: tuple) -> None:
+    """Weekly snapshots from a backfill: the trending report's movements between snapshots are the
+    histories' MRR changes between those days (reporting currency; MRR without a rate counts as none)."""
+    warehouse, box, customers = revenue
+    warehouse.gtm(
+        "backfill",
+        "--from",
+        BACKFILL_DAYS[0].isoformat(),
+        "--to",
+        BACKFILL_DAYS[-1].isoformat(),
+        "--step",
+        "7",
+    )
+    stripe = er.stripe_keys(box.company)
+
+    def mrr(key: str, day: datetime.date) -> Decimal:
+        return expected_mrr(customers[key], day)[0] or Decimal(0)
+
+    rows = {r["as_of_date"]: r for r in warehouse.query("select * from marts.report_trending_metrics")}
+    assert sorted(rows) == [*BACKFILL_DAYS, AS_OF]
+    moved = Decimal(0)
+    for previous, day in zip(sorted(rows), sorted(rows)[1:], strict=False):
+        before = {key: mrr(key, previous) for key in stripe}
+        after = {key: mrr(key, day) for key in stripe}
+        want = {
+            "previous_as_of_date": previous,
+            "paying_customers": sum(1 for v in after.values() if v > 0),
+            "total_mrr": sum(after.values(), Decimal(0)),
+            "previous_total_mrr": sum(before.values(), Decimal(0)),
+            "new_paying_customers": sum(1 for k in stripe if before[k] == 0 < after[k]),
+            "churned_customers": sum(1 for k in stripe if before[k] > 0 == after[k]),
+            "new_mrr": sum((after[k] for k in stripe if before[k] == 0), Decimal(0)),
+            "expansion_mrr": sum(
+                (after[k] - before[k] for k in stripe if 0 < before[k] < after[k]), Decimal(0)
+            ),
+            "contraction_mrr": sum(
+                (before[k] - after[k] for k in stripe if before[k] > after[k] > 0), Decimal(0)
+            ),
+            "churned_mrr": sum((before[k] for k in stripe if after[k] == 0), Decimal(0)),
+        }
+        got = rows[day]
+        for name, value in want.items():
+            actual = got[name] if name == "previous_as_of_date" or "customers" in name else money(got[name])
+            assert actual == value, (day, name)
+        moved += want["new_mrr"] + want["expansion_mrr"] + want["contraction_mrr"] + want["churned_mrr"]
+    assert moved > 0  # the histories do move within these weeks
 
 
 def test_mrr_of_a_past_day_is_that_days_mrr(revenue: tuple) -> None:

@@ -1,5 +1,5 @@
 -- One row per customer (email_key): the union of every source's valid emails (Intercom contacts, live HubSpot
--- contacts, Calendly invitees, product users, Userflow users, Fathom's external invitees), with match_confidence and source_count, and each domain's attributes joined
+-- contacts, Calendly invitees, product users, Userflow users, Fathom's external invitees, Stripe customers), with match_confidence and source_count, and each domain's attributes joined
 -- on email_key. Profile fields come from Intercom, else HubSpot, else the latest Calendly booking. A new
 -- source adds one branch to customer_sources and its attributes below.
 
@@ -188,6 +188,14 @@ customer_sources as (
 
     from meetings
 
+    union all
+
+    select
+        email_key,
+        'stripe' as source_name
+
+    from stripe_revenue
+
 ),
 
 customers as (
@@ -279,9 +287,14 @@ final as (
         case when stripe_revenue.email_key is not null then stripe_revenue.has_mrr else revenue.has_mrr end as has_mrr,
         case when stripe_revenue.email_key is not null then stripe_revenue.has_paid else revenue.has_paid end as has_paid,
         case when stripe_revenue.email_key is not null then stripe_revenue.payment_failed_at else revenue.payment_failed_at end as payment_failed_at,
-        revenue.plan_name,
-        revenue.plan_price,
-        revenue.subscription_status,
+        case when stripe_revenue.email_key is not null then stripe_revenue.plan_name else revenue.plan_name end
+            as plan_name,
+        case when stripe_revenue.email_key is not null then stripe_revenue.plan_price else revenue.plan_price end
+            as plan_price,
+        case
+            when stripe_revenue.email_key is not null then stripe_revenue.subscription_status
+            else revenue.subscription_status
+        end as subscription_status,
         case
             when stripe_revenue.email_key is not null then stripe_revenue.subscription_count
             else revenue.subscription_count

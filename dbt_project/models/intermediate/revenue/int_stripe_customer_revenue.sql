@@ -1,10 +1,17 @@
+{%- set status_order = var('subscription_status_order') %}
+
 -- Revenue of record from Stripe per customer (email_key) at T (metrics.md, Revenue timeline), in the columns
 -- of int_revenue_aggregated: mrr = m(c, T) at the rate of T's month (null when a currency with MRR has no
 -- rate: is_fx_missing; mrr_native / currency when there is one currency), ltv = succeeded charges less
 -- refunds up to T, each at its own month's rate (ltv_native / ltv_currency / is_ltv_fx_missing alike),
 -- has_mrr (m(c, T) > 0), has_paid (MRR > 0 on an earlier day: customer_stage `churned`),
 -- has_trialing_subscription, subscription_count (counted in MRR at T), is_delinquent (Stripe's flag),
--- payment_failed_at (the latest failed charge of an unpaid invoice in var payment_failure_days before T).
+-- payment_failed_at (the latest failed charge of an unpaid invoice in var payment_failure_days before T),
+-- subscription_status (the best status at T among the subscriptions started by T, in the order of var
+-- subscription_status_order: canceled once ended by T, trialing before the trial end, and a subscription
+-- Stripe now shows canceled or trialing that ended or converted after T was active at T), plan_name and
+-- plan_price (the nickname and unit amount of today's licensed recurring item with the highest unit amount of
+-- the subscription with that best status, the latest started first).
 -- Several Stripe customers with one email add up. int_customers_unified prefers these to Intercom's
 -- attributes whenever the customer is here (revenue_basis = 'stripe').
 
@@ -44,6 +51,12 @@ invoices as (
 subscriptions as (
 
     select * from {{ ref('stg_stripe__subscriptions') }}
+
+),
+
+items as (
+
+    select * from {{ ref('stg_stripe__subscription_items') }}
 
 ),
 
@@ -208,6 +221,80 @@ trials as (
 
 ),
 
+statuses_at_t as (
+
+    select
+        customers.email_key,
+        subscriptions.subscription_id,
+        subscriptions.started_at,
+        case
+            when subscriptions.ended_at is not null and cast(subscriptions.ended_at as date) <= {{ as_of_date() }}
+                then 'canceled'
+            when cast(subscriptions.trial_ended_at as date) > {{ as_of_date() }} then 'trialing'
+            when subscriptions.subscription_status in ('canceled', 'trialing') then 'active'
+            else subscriptions.subscription_status
+        end as status_at_t
+
+    from subscriptions
+    inner join customers
+        on subscriptions.stripe_customer_id = customers.stripe_customer_id
+    where cast(subscriptions.started_at as date) <= {{ as_of_date() }}
+
+),
+
+best_subscriptions as (
+
+    select
+        email_key,
+        subscription_id,
+        status_at_t,
+        row_number() over (
+            partition by email_key
+            order by
+                case
+                    {%- for status in status_order %}
+                    when status_at_t = '{{ status }}' then {{ loop.index }}
+                    {%- endfor %}
+                    else {{ status_order | length + 1 }}
+                end,
+                started_at desc,
+                subscription_id
+        ) as status_rank
+
+    from statuses_at_t
+
+),
+
+plan_items as (
+
+    select
+        subscription_id,
+        price_nickname,
+        unit_amount_cents,
+        row_number() over (
+            partition by subscription_id order by unit_amount_cents desc, subscription_item_id
+        ) as item_rank
+
+    from items
+    where price_type = 'recurring' and coalesce(usage_type, 'licensed') = 'licensed'
+
+),
+
+plans as (
+
+    select
+        best_subscriptions.email_key,
+        best_subscriptions.status_at_t as subscription_status,
+        plan_items.price_nickname as plan_name,
+        plan_items.unit_amount_cents
+
+    from best_subscriptions
+    left join plan_items
+        on best_subscriptions.subscription_id = plan_items.subscription_id and plan_items.item_rank = 1
+    where best_subscriptions.status_rank = 1
+
+),
+
 stripe_customers as (
 
     select
@@ -263,6 +350,9 @@ final as (
         cast(coalesce(counted_subscriptions.subscription_count, 0) as integer) as subscription_count,
         stripe_customers.is_delinquent = 1 as is_delinquent,
         failures.payment_failed_at,
+        cast(plans.subscription_status as varchar) as subscription_status,
+        cast(plans.plan_name as varchar) as plan_name,
+        cast({{ round_half_up('plans.unit_amount_cents / 100.0', 2) }} as decimal(18, 2)) as plan_price,
         cast('stripe' as varchar) as revenue_basis
 
     from stripe_customers
@@ -278,6 +368,8 @@ final as (
         on stripe_customers.email_key = failures.email_key
     left join trials
         on stripe_customers.email_key = trials.email_key
+    left join plans
+        on stripe_customers.email_key = plans.email_key
 
 )
 
