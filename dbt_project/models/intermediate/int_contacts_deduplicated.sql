@@ -1,13 +1,15 @@
--- Every Intercom contact with a valid email, mapped to its email_key. Several contacts with one email_key:
--- the most recently updated is the primary contact (the field-mapping specification), whose profile and Stripe data the customer
--- gets; the others stay here so their conversations still count for the customer.
+-- Every Intercom contact with a valid email created by the end of T's day (a contact without created_at counts
+-- as known), mapped to its email_key. last_seen_at is today's value only (Intercom keeps no history), so it is
+-- null when it is after the end of T's day: a past build never sees a later visit. Several contacts with one
+-- email_key: the most recently updated is the primary contact (the field-mapping specification), whose profile
+-- and Stripe data the customer gets; the others stay here so their conversations still count for the customer.
 
 with
 
 contacts as (
 
     select * from {{ ref('stg_intercom__contacts') }}
-    where is_valid_email
+    where is_valid_email and {{ known_by_end_of_as_of('created_at') }}
 
 ),
 
@@ -35,7 +37,7 @@ final as (
         contact_role,
         created_at,
         updated_at,
-        last_seen_at,
+        case when {{ before_end_of_as_of('last_seen_at') }} then last_seen_at end as last_seen_at,
         location_country,
         location_city,
         stripe_customer_id,
