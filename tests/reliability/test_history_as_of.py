@@ -57,6 +57,11 @@ def test_past_as_of_build_changes_nothing_later_builds_compare_with(
     year_ago = AS_OF - timedelta(days=365)
     warehouse.gtm("build", "--as-of", year_ago.isoformat())
     assert 0 < known_then(warehouse, year_ago) < everyone
+    seen_since = warehouse.query(
+        "select count(*) as n from marts.unified_customers"
+        f" where last_seen_at = '{year_ago.isoformat()} 00:00:00' and days_since_seen = 0"
+    )
+    assert seen_since[0]["n"] > 0  # Intercom's last_seen_at after T's day counts as seen at T
     warehouse.gtm("build", "--as-of", "2020-01-01")
     assert known_then(warehouse, date(2020, 1, 1)) == 0
     warehouse.gtm("build")
