@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
-from conftest import AS_OF, Sandbox, Warehouse
+from conftest import AS_OF, TOKEN, Sandbox, Warehouse
 
 
 def candidates(warehouse: Warehouse) -> list[tuple[str, str]]:
@@ -22,10 +22,11 @@ def known_then(warehouse: Warehouse, as_of: date) -> int:
     end_of_day = (as_of + timedelta(days=1)).isoformat()
     later = warehouse.query(
         "select email_key, signup_date, userflow_signed_up_at, last_seen_at, last_login_at, last_call_at,"
-        " last_meeting_at, days_since_seen, days_since_last_call from marts.unified_customers"
+        " last_meeting_at, last_deal_lost_date, days_since_seen, days_since_last_call from marts.unified_customers"
         f" where signup_date > '{as_of.isoformat()}' or userflow_signed_up_at >= '{end_of_day}'"
         f" or last_seen_at >= '{end_of_day}' or last_login_at >= '{end_of_day}'"
         f" or last_call_at >= '{end_of_day}' or last_meeting_at >= '{end_of_day}'"
+        f" or last_deal_lost_date > '{as_of.isoformat()}'"
         " or days_since_seen < 0 or days_since_last_call < 0"
     )
     assert later == []
@@ -39,7 +40,22 @@ def known_then(warehouse: Warehouse, as_of: date) -> int:
 def test_past_as_of_build_changes_nothing_later_builds_compare_with(
     warehouse: Warehouse, sandbox: Sandbox
 ) -> None:
-    warehouse.env.update(sandbox.env())
+    warehouse.env.update(
+        {
+            **sandbox.env(),  # Intercom, and the other sources that date when they first knew a customer
+            "SOURCES__HUBSPOT__BASE_URL": f"{sandbox.url}/hubspot",
+            "SOURCES__HUBSPOT__ACCESS_TOKEN": TOKEN,
+            "SOURCES__HUBSPOT__SETTLE_SECONDS": "0",
+            "SOURCES__CALENDLY__BASE_URL": f"{sandbox.url}/calendly",
+            "SOURCES__CALENDLY__ACCESS_TOKEN": TOKEN,
+            "SOURCES__CALENDLY__INITIAL_DAYS": "3650",  # the loader's window uses the real clock, not AS_OF
+            "SOURCES__USERFLOW__BASE_URL": f"{sandbox.url}/userflow",
+            "SOURCES__USERFLOW__ACCESS_TOKEN": TOKEN,
+            "SOURCES__FATHOM__BASE_URL": f"{sandbox.url}/fathom",
+            "SOURCES__FATHOM__ACCESS_TOKEN": TOKEN,
+            "SOURCES__FATHOM__INITIAL_DAYS": "3650",
+        }
+    )
     warehouse.gtm("sync")
     warehouse.gtm("build")
     clean = candidates(warehouse)
