@@ -22,7 +22,8 @@ def known_then(warehouse: Warehouse, as_of: date) -> int:
     end_of_day = (as_of + timedelta(days=1)).isoformat()
     later = warehouse.query(
         "select email_key, signup_date, userflow_signed_up_at, last_seen_at, last_login_at, last_call_at,"
-        " last_meeting_at, last_deal_lost_date, days_since_seen, days_since_last_call from marts.unified_customers"
+        " last_meeting_at, last_deal_lost_date, days_since_seen, days_since_last_call"
+        " from marts.unified_customers"
         f" where signup_date > '{as_of.isoformat()}' or userflow_signed_up_at >= '{end_of_day}'"
         f" or last_seen_at >= '{end_of_day}' or last_login_at >= '{end_of_day}'"
         f" or last_call_at >= '{end_of_day}' or last_meeting_at >= '{end_of_day}'"
@@ -60,7 +61,8 @@ def test_past_as_of_build_changes_nothing_later_builds_compare_with(
     warehouse.gtm("build")
     clean = candidates(warehouse)
     unified = warehouse.query(
-        "select email_key, previous_as_of_date, mrr_change_pct from marts.unified_customers order by email_key"
+        "select email_key, previous_as_of_date, mrr_change_pct from marts.unified_customers"
+        " order by email_key"
     )
     everyone = known_then(warehouse, AS_OF)
 
@@ -84,7 +86,8 @@ def test_past_as_of_build_changes_nothing_later_builds_compare_with(
     assert candidates(warehouse) == clean  # no health_drop from comparing with 2020
     assert (
         warehouse.query(
-            "select email_key, previous_as_of_date, mrr_change_pct from marts.unified_customers order by email_key"
+            "select email_key, previous_as_of_date, mrr_change_pct from marts.unified_customers"
+            " order by email_key"
         )
         == unified
     )
