@@ -4,6 +4,12 @@
     ({{ column }} < {{ dbt.dateadd('day', 1, as_of_timestamp()) }})
 {%- endmacro %}
 
+{#- A record a source created by the end of T's day (a customer exists at T only if some source knew them by
+    then). A record without a creation time cannot be dated and counts as known. -#}
+{% macro known_by_end_of_as_of(column) -%}
+    ({{ column }} is null or {{ before_end_of_as_of(column) }})
+{%- endmacro %}
+
 {% macro in_days_before_as_of(column, days, until_days=none) -%}
     ({{ column }} >= {{ dbt.dateadd('day', -1 * days, as_of_timestamp()) }}
     and {% if until_days is none -%}

@@ -9,6 +9,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
@@ -114,3 +115,45 @@ def test_http_timeout_per_source_is_configurable(sandbox: Sandbox, tmp_path: Pat
     bad = warehouse.gtm("sync", env={"SOURCES__INTERCOM__TIMEOUT": "soon"}, check=False)
     assert bad.returncode == 1 and "SOURCES__INTERCOM__TIMEOUT" in bad.stderr
     assert warehouse.query("select count(*) as n from ops.sync_log where status = 'failed'")[0]["n"] >= 1
+
+
+@pytest.fixture
+def small_disk(tmp_path: Path) -> Iterator[Path]:
+    """A 64 KiB tmpfs: dlt's working files outgrow it during a sync, so writes fail with ENOSPC."""
+    mount_point = tmp_path / "small-disk"
+    mount_point.mkdir()
+    mounted = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", str(mount_point)], capture_output=True, text=True
+    )
+    if mounted.returncode != 0:
+        pytest.skip(f"cannot mount a small tmpfs to fill (needs root): {mounted.stderr.strip()}")
+    yield mount_point
+    subprocess.run(["umount", "-l", str(mount_point)], check=False)
+
+
+@pytest.mark.parametrize("kind", ["duckdb", "postgres"])
+def test_disk_full_is_one_line_recorded_and_recovers(
+    kind: str, sandbox: Sandbox, tmp_path: Path, dbt_dirs: Path, small_disk: Path
+) -> None:
+    warehouse, database = new_warehouse(kind, tmp_path, dbt_dirs)
+    try:
+        warehouse.env.update({**sandbox.env(), "GTM_SOURCES": "intercom"})
+        full = warehouse.gtm("sync", env={"GTM_PIPELINES_DIR": str(small_disk / "pipelines")}, check=False)
+        assert full.returncode == 1, full.stderr
+        lines = full.stderr.strip().splitlines()
+        assert len(lines) == 1 and "Traceback" not in full.stderr, full.stderr
+        assert "space" in lines[0].lower(), lines[0]
+        failed = warehouse.query("select source, error_message from ops.sync_log where status = 'failed'")
+        assert [row["source"] for row in failed] == ["intercom"]
+        assert "space" in failed[0]["error_message"].lower()
+
+        warehouse.gtm("sync")  # with space again (the default pipelines folder)
+        assert warehouse.query("select count(*) as n from raw_intercom.contacts")[0]["n"] > 0
+        assert warehouse.query("select status from ops.sync_log order by started_at desc limit 1") == [
+            {"status": "success"}
+        ]
+    finally:
+        if database:
+            from conftest import _drop_postgres_database
+
+            _drop_postgres_database(database)

@@ -1,13 +1,16 @@
--- Every Intercom contact with a valid email, mapped to its email_key. Several contacts with one email_key:
--- the most recently updated is the primary contact (the field-mapping specification), whose profile and Stripe data the customer
--- gets; the others stay here so their conversations still count for the customer.
+-- Every Intercom contact with a valid email created by the end of T's day (a contact without created_at counts
+-- as known), mapped to its email_key. last_seen_at is today's value only (Intercom keeps no history): when it
+-- is after the end of T's day the contact was seen since, and a past build takes it as seen at T (00:00 UTC),
+-- so days_since_seen is 0, never negative, and no later date shows. Several contacts with one email_key: the
+-- most recently updated is the primary contact (the field-mapping specification), whose profile and Stripe
+-- data the customer gets; the others stay here so their conversations still count for the customer.
 
 with
 
 contacts as (
 
     select * from {{ ref('stg_intercom__contacts') }}
-    where is_valid_email
+    where is_valid_email and {{ known_by_end_of_as_of('created_at') }}
 
 ),
 
@@ -35,7 +38,10 @@ final as (
         contact_role,
         created_at,
         updated_at,
-        last_seen_at,
+        case
+            when {{ before_end_of_as_of('last_seen_at') }} then last_seen_at
+            when last_seen_at is not null then {{ as_of_timestamp() }}
+        end as last_seen_at,
         location_country,
         location_city,
         stripe_customer_id,

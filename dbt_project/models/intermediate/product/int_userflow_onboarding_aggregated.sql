@@ -1,4 +1,4 @@
--- Onboarding per person from Userflow (doc block `product_usage`): the onboarding checklist's progress (vars
+-- Onboarding per person who signed up by the end of T's day, from Userflow (doc block `product_usage`): the onboarding checklist's progress (vars
 -- `onboarding_content_type`, `onboarding_content_name`; the best of the person's sessions), when it was
 -- completed (null when that was after the end of T's day), the signup, Userflow's last seen (only when it is
 -- not after T's day: Userflow keeps today's value), and whether onboarding stalled: signed up more than var
@@ -9,7 +9,7 @@ with
 users as (
 
     select * from {{ ref('stg_userflow__users') }}
-    where is_valid_email
+    where is_valid_email and {{ known_by_end_of_as_of('signed_up_at') }}
 
 ),
 

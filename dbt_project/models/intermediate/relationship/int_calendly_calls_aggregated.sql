@@ -1,4 +1,5 @@
--- Calls per customer (email_key) from their Calendly bookings with a valid email (metrics.md, Calls):
+-- Calls per customer (email_key) from their Calendly bookings with a valid email made by the end of T's day
+-- (metrics.md, Calls):
 -- bookings made, calls held and no-shows in the var `call_window_days` (90) days before T, the show rate over
 -- every past call, the latest held call and the next upcoming one. Doc block `calls_metrics`.
 
@@ -7,7 +8,7 @@ with
 calls as (
 
     select * from {{ ref('int_calendly_calls_classified') }}
-    where is_valid_email
+    where is_valid_email and {{ known_by_end_of_as_of('booked_at') }}
 
 ),
 

@@ -1,4 +1,5 @@
--- Every live HubSpot contact with a valid email, mapped to its email_key. Contacts HubSpot merged into
+-- Every live HubSpot contact with a valid email created by the end of T's day (createdate; a contact without
+-- one counts as known), mapped to its email_key. Contacts HubSpot merged into
 -- another (their id is in a survivor's hs_merged_object_ids) are dropped: the survivor stands for them.
 -- Several live contacts with one email_key: the most recently modified is the primary contact, whose owner,
 -- lifecycle stage and company the customer gets; the others stay here so their deals still count.
@@ -8,7 +9,7 @@ with
 contacts as (
 
     select * from {{ ref('stg_hubspot__contacts') }}
-    where is_valid_email and not is_archived
+    where is_valid_email and not is_archived and {{ known_by_end_of_as_of('created_at') }}
 
 ),
 

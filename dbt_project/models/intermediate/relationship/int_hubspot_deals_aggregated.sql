@@ -3,7 +3,8 @@
 -- Open deal: not closed per hs_is_closed and not in a stage of var `closed_deal_stages`. open_deal_value:
 -- sum of the open deals' amounts (deals without an amount add nothing). deal_stage: the stage of the newest
 -- open deal, else of the most recently closed one. has_recent_lost_deal: a deal closed lost within var
--- `deal_lost_days` days before T.
+-- `deal_lost_days` days before T. Point in time: a deal created after the end of T's day does not exist yet,
+-- and last_deal_lost_at is the latest loss up to then (stages and amounts are HubSpot's current values).
 
 {%- set closed_stages = "('" ~ var('closed_deal_stages') | join("', '") ~ "')" %}
 
@@ -12,7 +13,7 @@ with
 deals as (
 
     select * from {{ ref('stg_hubspot__deals') }}
-    where not is_archived
+    where not is_archived and {{ known_by_end_of_as_of('created_at') }}
 
 ),
 
@@ -91,7 +92,8 @@ final as (
         cast(sum(case when is_open then 1 else 0 end) as integer) as open_deal_count,
         cast(coalesce(sum(case when is_open then amount end), 0) as decimal(18, 2)) as open_deal_value,
         max(case when stage_rank = 1 then deal_stage end) as deal_stage,
-        max(case when is_lost then closed_at end) as last_deal_lost_at,
+        max(case when is_lost and {{ before_end_of_as_of('closed_at') }} then closed_at end)
+            as last_deal_lost_at,
         coalesce(
             max(
                 case
