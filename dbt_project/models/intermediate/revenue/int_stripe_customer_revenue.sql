@@ -19,8 +19,9 @@ with
 
 customers as (
 
+    -- a Stripe customer created after the end of T's day does not exist yet for a build for T
     select * from {{ ref('stg_stripe__customers') }}
-    where is_valid_email
+    where is_valid_email and {{ known_by_end_of_as_of('created_at') }}
 
 ),
 
