@@ -16,6 +16,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
 
+from expected import STATUS_ORDER
+
 from sandbox.billing import COUPONS, phase_at, status_at, sub_price, unit_amount
 from sandbox.company import Company
 
@@ -239,18 +241,6 @@ def cohorts(all_customers: dict[str, Customer], as_of: datetime.date) -> dict[tu
         for k, (_, end) in enumerate(months(cohort, as_of)):
             out[(cohort, k)] += any(customer.mrr(end, cur) > 0 for cur in currencies(customer))
     return dict(out)
-
-
-STATUS_ORDER = (
-    "active",
-    "past_due",
-    "trialing",
-    "unpaid",
-    "incomplete",
-    "incomplete_expired",
-    "paused",
-    "canceled",
-)
 
 
 def stripe_plans(
