@@ -62,7 +62,14 @@ def start_server(warehouse: Warehouse, box: Sandbox, workdir: Path) -> Served:
     process = subprocess.Popen(
         [sys.executable, "-m", "gtm.cli", "serve", "--port", str(port)],
         cwd=warehouse.workdir,
-        env={**os.environ, **warehouse.env, "GTM_API_KEYS": KEYS, "PYTHONPATH": str(PROJECT_DIR)},
+        env={
+            **os.environ,
+            **warehouse.env,
+            "GTM_API_KEYS": KEYS,
+            "PYTHONPATH": str(PROJECT_DIR),
+            # two PostgreSQL connections for all requests: every test also shows requests queue for one
+            "GTM_API_POOL_SIZE": "2",
+        },
         stdout=handle,
         stderr=subprocess.STDOUT,
         text=True,

@@ -10,6 +10,7 @@ Retry-After.
 from __future__ import annotations
 
 import logging
+import os
 import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -22,7 +23,17 @@ from gtm.settings import Settings
 from gtm.warehouse import Warehouse
 
 log = logging.getLogger("gtm.api")
-POOL_SIZE = 20
+POOL_SIZE = 20  # PostgreSQL connections of one `gtm serve` (GTM_API_POOL_SIZE)
+POOL_WAIT_SECONDS = 10.0  # a request waits this long for a free PostgreSQL connection, then answers 503
+
+
+def pool_size() -> int:
+    text = os.environ.get("GTM_API_POOL_SIZE", "").strip()
+    if not text:
+        return POOL_SIZE
+    if not text.isdigit() or int(text) < 1:
+        raise GtmError(f"GTM_API_POOL_SIZE={text!r} is not a whole number of connections (1 or more)")
+    return int(text)
 
 
 class ReadersWriter:
@@ -73,6 +84,9 @@ class Access:
         self.settings = settings
         self.lock = ReadersWriter()
         self._pool: Any = None
+        self.pool_size = pool_size()
+        # psycopg2's pool raises when all its connections are out; requests queue here for one instead
+        self._slots = threading.BoundedSemaphore(self.pool_size)
         self._unwritten: list[tuple[str, str, Sequence[str | None], int]] = []
         self._audit_guard = threading.Lock()  # the list of waiting rows
         self._flush_guard = threading.Lock()  # one flush at a time
@@ -80,7 +94,9 @@ class Access:
             from psycopg2.pool import ThreadedConnectionPool
 
             try:
-                self._pool = ThreadedConnectionPool(1, POOL_SIZE, settings.database_url, connect_timeout=10)
+                self._pool = ThreadedConnectionPool(
+                    1, self.pool_size, settings.database_url, connect_timeout=10
+                )
             except Exception as exc:  # noqa: BLE001 - one line, no password
                 first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
                 raise GtmError(f"cannot connect to PostgreSQL (DATABASE_URL): {first}") from None
@@ -116,12 +132,23 @@ class Access:
                 finally:
                     connection.close()
             return
-        connection = self._pool.getconn()
-        try:
+        with self._pooled() as connection:
             connection.set_session(readonly=True, autocommit=True)
             yield Warehouse(self.settings, connection)
+
+    @contextmanager
+    def _pooled(self) -> Iterator[Any]:
+        """A PostgreSQL connection of the pool, waiting up to POOL_WAIT_SECONDS for one to come back."""
+        if not self._slots.acquire(timeout=POOL_WAIT_SECONDS):
+            raise busy(f"all {self.pool_size} warehouse connections are in use; retry shortly")
+        try:
+            connection = self._pool.getconn()
+            try:
+                yield connection
+            finally:
+                self._pool.putconn(connection)
         finally:
-            self._pool.putconn(connection)
+            self._slots.release()
 
     @contextmanager
     def exclusive(self) -> Iterator[None]:
@@ -138,13 +165,12 @@ class Access:
         """A writing warehouse (PostgreSQL: from the pool; DuckDB: opened alone, None when the file is
         held by another process)."""
         if self._pool is not None:
-            connection = self._pool.getconn()
-            try:
-                connection.set_session(readonly=False, autocommit=False)
-                yield Warehouse(self.settings, connection)
-            finally:
-                connection.rollback()
-                self._pool.putconn(connection)
+            with self._pooled() as connection:
+                try:
+                    connection.set_session(readonly=False, autocommit=False)
+                    yield Warehouse(self.settings, connection)
+                finally:
+                    connection.rollback()
             return
         with self.lock.write():
             try:
