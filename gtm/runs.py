@@ -60,6 +60,7 @@ where
     locks.granted
     and locks.pid <> pg_backend_pid()
     and namespace.nspname = 'marts'
+    and class.relkind in ('r', 'p', 'v', 'm')  -- the mart itself, not its indexes (their names are hashes)
 order by activity.xact_start, class.relname
 """
 
