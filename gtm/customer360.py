@@ -297,7 +297,7 @@ def stripe_connected(facts: Facts) -> bool:
 
 def history_months(as_of: date | str) -> list[date]:
     """The first days of the REVENUE_MONTHS months ending with T's month, oldest first."""
-    day = as_of if isinstance(as_of, date) else date.fromisoformat(str(as_of)[:10])
+    day = _as_date(as_of)
     index = day.year * 12 + day.month - 1
     return [date(i // 12, i % 12 + 1, 1) for i in range(index - REVENUE_MONTHS + 1, index + 1)]
 
