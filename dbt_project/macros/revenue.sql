@@ -13,3 +13,15 @@
 {% macro least_date(first, second) -%}
     case when {{ second }} is not null and {{ second }} < {{ first }} then {{ second }} else {{ first }} end
 {%- endmacro %}
+
+{#- The rank of a subscription status in var `subscription_status_order` (1 = best: active); a status not
+    in the list ranks after all of them. -#}
+{% macro subscription_status_rank(column) -%}
+    {%- set status_order = var('subscription_status_order') -%}
+    case
+        {%- for status in status_order %}
+        when {{ column }} = '{{ status }}' then {{ loop.index }}
+        {%- endfor %}
+        else {{ status_order | length + 1 }}
+    end
+{%- endmacro %}

@@ -45,13 +45,7 @@ subscription_totals as (
         count(distinct case when is_counted_in_mrr then currency end) as mrr_currency_count,
         max(case when is_counted_in_mrr and monthly_amount_native_unrounded > 0 then 1 else 0 end) as has_mrr,
         max(case when is_counted_in_mrr then currency end) as mrr_currency,
-        min(
-            case
-                {%- for status in status_order %}
-                when subscription_status = '{{ status }}' then {{ loop.index }}
-                {%- endfor %}
-            end
-        ) as best_status_rank,
+        min({{ subscription_status_rank('subscription_status') }}) as best_status_rank,
         max(case when is_counted_in_mrr and is_fx_missing then 1 else 0 end) as has_mrr_fx_missing,
         max(case when is_valid and subscription_status = 'trialing' then 1 else 0 end)
             as has_trialing_subscription,

@@ -1,5 +1,3 @@
-{%- set status_order = var('subscription_status_order') %}
-
 -- Revenue of record from Stripe per customer (email_key) at T (metrics.md, Revenue timeline), in the columns
 -- of int_revenue_aggregated: mrr = m(c, T) at the rate of T's month (null when a currency with MRR has no
 -- rate: is_fx_missing; mrr_native / currency when there is one currency), ltv = succeeded charges less
@@ -252,12 +250,7 @@ best_subscriptions as (
         row_number() over (
             partition by email_key
             order by
-                case
-                    {%- for status in status_order %}
-                    when status_at_t = '{{ status }}' then {{ loop.index }}
-                    {%- endfor %}
-                    else {{ status_order | length + 1 }}
-                end,
+                {{ subscription_status_rank('status_at_t') }},
                 started_at desc,
                 subscription_id
         ) as status_rank
