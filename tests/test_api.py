@@ -329,7 +329,21 @@ requires_chromium = pytest.mark.skipif(
 )
 
 
+def wait_drawn(driver: Any) -> None:
+    """Wait (up to a minute on a busy CI machine) until every chart on the page has drawn marks."""
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    def drawn(driver: Any) -> bool:
+        charts = driver.execute_script(CHARTS_JS)
+        return {chart["id"] for chart in charts} >= {"chart-health", "chart-plans", "chart-trend"} and all(
+            chart["marks"] > 0 for chart in charts
+        )
+
+    WebDriverWait(driver, 60, poll_frequency=0.2).until(drawn)
+
+
 def assert_drawn(driver: Any, served: Served) -> None:
+    wait_drawn(driver)
     severe = [entry for entry in driver.get_log("browser") if entry["level"] == "SEVERE"]
     assert severe == [], severe
     charts = driver.execute_script(CHARTS_JS)
@@ -348,6 +362,7 @@ def assert_drawn(driver: Any, served: Served) -> None:
 @requires_chromium
 def test_dashboard_in_a_real_browser(served: Served) -> None:
     from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
 
     driver = browser()
     try:
@@ -355,12 +370,11 @@ def test_dashboard_in_a_real_browser(served: Served) -> None:
         driver.get_log("browser")  # the sign-in page answers 401: expected, not an error of the dashboard
         driver.find_element(By.ID, "key").send_keys(READ_KEY)
         driver.find_element(By.ID, "sign-in").click()
-        driver.find_element(By.ID, "chart-health")
-        time.sleep(1)
         assert_drawn(driver, served)
         driver.get(served.url + "/docs")
-        time.sleep(0.5)
-        assert "/dashboard/summary" in driver.find_element(By.ID, "ops").text
+        WebDriverWait(driver, 60, poll_frequency=0.2).until(
+            lambda driver: "/dashboard/summary" in driver.find_element(By.ID, "ops").text
+        )
     finally:
         driver.quit()
 
@@ -374,7 +388,6 @@ def test_report_file_opens_offline_in_a_real_browser(served: Served, tmp_path: P
     driver = browser(offline=True)
     try:
         driver.get(out.as_uri())
-        time.sleep(1)
         assert_drawn(driver, served)
     finally:
         driver.quit()
