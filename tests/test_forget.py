@@ -58,16 +58,15 @@ def places_holding(warehouse: Warehouse, needle: str) -> list[str]:
         " where lower(data_type) in ('character varying', 'varchar', 'text', 'json', 'jsonb')"
         f" and table_schema not in {SYSTEM_SCHEMAS}"
     )
-    found = []
-    for column in columns:
-        name = f'"{column["table_schema"]}"."{column["table_name"]}"'
-        value = f'lower(cast("{column["column_name"]}" as varchar))'
-        hits = warehouse.query(
-            f"select count(*) as n from {name} where strpos({value}, '{needle.lower()}') > 0"
-        )
-        if hits[0]["n"]:
-            found.append(f"{column['table_schema']}.{column['table_name']}.{column['column_name']}")
-    return found
+    counts = [
+        f"select '{column['table_schema']}.{column['table_name']}.{column['column_name']}' as place,"
+        f' count(*) as n from "{column["table_schema"]}"."{column["table_name"]}"'
+        f' where strpos(lower(cast("{column["column_name"]}" as varchar)), \'{needle.lower()}\') > 0'
+        for column in columns
+    ]
+    # one query for every column, not one connection and query per column
+    hits = warehouse.query(f"select place from ({' union all '.join(counts)}) as hits where n > 0")
+    return sorted(hit["place"] for hit in hits)
 
 
 def pick_person(warehouse: Warehouse) -> dict[str, str]:

@@ -38,7 +38,7 @@ from loaders.calendly.settings import (
     NO_SHOW_WINDOW_DAYS,
     PAGE_SIZE,
 )
-from loaders.common import RetryingSession, quarantine_row
+from loaders.common import RetryingSession, quarantine_row, quarantined
 
 SOURCE = "calendly"
 
@@ -115,7 +115,7 @@ def calendly_source(
                     chosen.append(event)
             if chosen:
                 yield chosen
-            yield from bad
+            yield from quarantined(bad)
         state["synced_at"] = iso(plan.now)
         state["updated_at"] = None if newest is None else iso(newest)
 
@@ -133,14 +133,15 @@ def calendly_source(
             path = INVITEES_PATH.format(uuid=event_uuid(event))
             for page in client.paginate(path, params={"count": page_size}, data_selector="collection"):
                 page.response.raise_for_status()
-                good = []
+                good, bad = [], []
                 for record in page:
                     invitee, problem = typed_invitee(record)
                     if invitee is None:
-                        yield quarantine_row(SOURCE, "invitees", record, problem or "malformed")
+                        bad.append(quarantine_row(SOURCE, "invitees", record, problem or "malformed"))
                     else:
                         good.append(invitee)
                 if good:
                     yield good
+                yield from quarantined(bad)
 
     return [scheduled_events, invitees]

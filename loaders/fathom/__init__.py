@@ -19,7 +19,7 @@ from dlt.sources.helpers.rest_client import RESTClient
 from dlt.sources.helpers.rest_client.auth import APIKeyAuth
 from dlt.sources.helpers.rest_client.paginators import JSONResponseCursorPaginator
 
-from loaders.common import RetryingSession, split_page
+from loaders.common import RetryingSession, quarantined, split_page
 from loaders.fathom.helpers import created_after, iso, typed_meeting
 from loaders.fathom.settings import (
     DEFAULT_BASE_URL,
@@ -94,7 +94,7 @@ def fathom_source(
                 newest = stamp if newest is None else max(newest, stamp)
             if good:
                 yield good
-            yield from bad
+            yield from quarantined(bad)
         state["created_at"] = newest
 
     return [meetings]

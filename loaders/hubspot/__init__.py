@@ -18,7 +18,7 @@ from dlt.sources.helpers.rest_client import RESTClient
 from dlt.sources.helpers.rest_client.auth import BearerTokenAuth
 from dlt.sources.helpers.rest_client.paginators import JSONResponseCursorPaginator
 
-from loaders.common import RetryingSession, checked_records, split_page
+from loaders.common import RetryingSession, checked_records, quarantined, split_page
 from loaders.hubspot.helpers import (
     association_pages,
     associations_by_id,
@@ -209,7 +209,7 @@ def hubspot_source(
         ):
             good, bad = split_page(SOURCE, "deals", page, typed_deal)
             batch.extend(good)
-            yield from bad
+            yield from quarantined(bad)
             while len(batch) >= ASSOCIATION_BATCH:
                 yield _with_contacts(client, batch[:ASSOCIATION_BATCH])
                 batch = batch[ASSOCIATION_BATCH:]
