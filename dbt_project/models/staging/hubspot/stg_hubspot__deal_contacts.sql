@@ -29,7 +29,9 @@ renamed as (
         source._dlt_parent_id as deal_dlt_id
 
     from source
-    left join deals
+    -- inner: the contacts of a deal a past as-of build does not know yet (stg_hubspot__deals) are not
+    -- known either
+    inner join deals
         on source._dlt_parent_id = deals.dlt_id
 
 )
