@@ -185,9 +185,9 @@ def split_page(
     source: str, entity: str, page: Iterable[Any], check: Callable[[Any], tuple[Any, str | None]]
 ) -> tuple[list[Any], list[dict[str, Any]]]:
     """The records of a page that can be loaded, and quarantine rows for the others (yield them through
-    ``quarantined``). ``check(record)``
-    returns (the record to load, None), or (anything, the reason it cannot be loaded); a record whose
-    values cannot be stored alike on every warehouse (value_problem) is not even checked."""
+    ``quarantined``). ``check(record)`` returns (the record to load, None), or (anything, the reason it
+    cannot be loaded); a record whose values cannot be stored alike on every warehouse (value_problem) is
+    not even checked."""
     good, bad = [], []
     for record in page:
         problem = value_problem(record)
