@@ -58,6 +58,7 @@ def test_build_summary_verbose_partial_parse_and_failures(warehouse: Warehouse, 
     failed = warehouse.gtm("build", check=False, env={"SOURCES__INTERCOM__ACCESS_TOKEN": TOKEN})
     assert failed.returncode == 1
     errors = [line for line in failed.stderr.splitlines() if line.startswith("gtm: error:")]
-    assert len(errors) == 1 and "unique_stg_intercom__contacts_contact_id" in errors[0], failed.stderr
-    assert "  failed: unique_stg_intercom__contacts_contact_id" in failed.stderr
+    assert len(errors) == 1 and "column_rules_stg_intercom__contacts" in errors[0], failed.stderr
+    # the one test of the model's column rules names the broken rule and how many values break it
+    assert "  failed: column_rules_stg_intercom__contacts (unique(contact_id): 1)" in failed.stderr
     assert "Traceback" not in failed.stderr and TOKEN not in failed.stdout + failed.stderr
