@@ -280,14 +280,14 @@ def _storable(value: Any) -> bool:
     if kind is str:
         return "\x00" not in value
     if kind is dict:
-        for item in value.values():
+        for item in value.values():  # noqa: SIM110 - a plain loop is faster here than all() of a generator
             if not _storable(item):
                 return False
         return True
     if kind is int:
         return INT64[0] <= value <= INT64[1]
     if kind is list:
-        for item in value:
+        for item in value:  # noqa: SIM110 - as above
             if not _storable(item):
                 return False
         return True

@@ -61,7 +61,7 @@ def places_holding(warehouse: Warehouse, needle: str) -> list[str]:
     counts = [
         f"select '{column['table_schema']}.{column['table_name']}.{column['column_name']}' as place,"
         f' count(*) as n from "{column["table_schema"]}"."{column["table_name"]}"'
-        f' where strpos(lower(cast("{column["column_name"]}" as varchar)), \'{needle.lower()}\') > 0'
+        f" where strpos(lower(cast(\"{column['column_name']}\" as varchar)), '{needle.lower()}') > 0"
         for column in columns
     ]
     # one query for every column, not one connection and query per column
