@@ -117,3 +117,21 @@ def test_read_only_role_cannot_write_or_read_outside_marts(
     with connection.cursor() as cursor, pytest.raises(psycopg2.errors.InsufficientPrivilege):
         cursor.execute(statement)
     connection.close()
+
+
+@pytest.mark.postgres
+def test_the_reader_sees_the_marts_descriptions_as_comments(granted: tuple[Warehouse, str]) -> None:
+    """Metabase shows PostgreSQL comments: the marts carry their dbt descriptions, the staging views none."""
+    warehouse, role = granted
+    with reader(warehouse, role) as connection, connection.cursor() as cursor:
+        cursor.execute(
+            "select obj_description('marts.unified_customers'::regclass),"
+            " col_description('marts.unified_customers'::regclass, a.attnum)"
+            " from pg_attribute a where a.attrelid = 'marts.unified_customers'::regclass"
+            " and a.attname = 'health_score'"
+        )
+        table_comment, column_comment = cursor.fetchone()
+    assert table_comment and "customer" in table_comment.lower()
+    assert column_comment == "health_base minus penalties, clamped to 0..100, rounded half-up."
+    staged = warehouse.query("select obj_description('staging.stg_intercom__contacts'::regclass) as c")
+    assert staged == [{"c": None}]
