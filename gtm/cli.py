@@ -48,7 +48,7 @@ vars_option = click.option(
     help="dbt vars overriding dbt_project.yml, as for dbt: --vars '{mrr_statuses: [active]}'.",
 )
 verbose_option = click.option(
-    "--verbose", "-v", is_flag=True, help="Show dbt's output (its full log is always in logs/dbt.log)."
+    "--verbose", "-v", is_flag=True, help="Show dbt's output (its log is always in logs/dbt.log)."
 )
 am_option = click.option(
     "--am",
@@ -263,7 +263,7 @@ def warn_fx_missing(config: Any) -> None:
 def build(as_of: str | None, dbt_vars: str | None, verbose: bool, wait: float) -> None:
     """dbt build: models, health history for the as-of date, and every data test.
 
-    Prints a summary (models built, tests passed, warned and failed by name, seconds); dbt's full log is in
+    Prints a summary (models built, tests passed, warned and failed by name, seconds); dbt's log is in
     logs/dbt.log. dbt's unit tests run in `make test`, not here."""
     from gtm.lock import run_lock
 
