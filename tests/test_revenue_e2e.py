@@ -359,6 +359,19 @@ def test_customer_360_without_stripe_history_says_so(revenue: tuple) -> None:
 BACKFILL_DAYS = [AS_OF - datetime.timedelta(days=days) for days in (28, 21, 14, 7)]
 
 
+def history_differences(warehouse: Warehouse, day: datetime.date, want: dict[str, Decimal]) -> list[tuple]:
+    """(customer, MRR in the snapshot of `day`, expected MRR) where the two differ: what a failure names."""
+    rows = warehouse.query(
+        f"select email_key, mrr from marts.customer_health_history where as_of_date = '{day}'"
+    )
+    got = {r["email_key"]: money(r["mrr"]) or Decimal(0) for r in rows}
+    return sorted(
+        (key, got.get(key), value)
+        for key, value in want.items()
+        if got.get(key, Decimal(0)) != value.quantize(CENT)
+    ) + sorted((key, mrr, None) for key, mrr in got.items() if mrr and key not in want)
+
+
 def test_backfill_trending_report_shows_the_movements_of_the_histories(revenue: tuple) -> None:
     """Weekly snapshots from a backfill: the trending report's movements between snapshots are the
     histories' MRR changes between those days (reporting currency; MRR without a rate counts as none)."""
@@ -402,7 +415,7 @@ def test_backfill_trending_report_shows_the_movements_of_the_histories(revenue: 
         got = rows[day]
         for name, value in want.items():
             actual = got[name] if name == "previous_as_of_date" or "customers" in name else money(got[name])
-            assert actual == value, (day, name)
+            assert actual == value, (day, name, history_differences(warehouse, previous, before))
         moved += want["new_mrr"] + want["expansion_mrr"] + want["contraction_mrr"] + want["churned_mrr"]
     assert moved > 0  # the histories do move within these weeks
 
