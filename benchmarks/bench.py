@@ -202,8 +202,7 @@ def stripe_round(
     active = [s for s in ledger.objects["subscriptions"] if s["status"] == "active"]
     changed = active[::100][: max(1, len(active) // 100)]
     control(base, "stats/reset", {})
-    for sub in changed:
-        control(base, f"stripe/subscriptions/{sub['id']}", {"quantity": 9})
+    control(base, "stripe/subscriptions", {"changes": [{"id": sub["id"], "quantity": 9} for sub in changed]})
     env = {**env, "GTM_SOURCES": "stripe,chartmogul"}
     seconds = measure([*gtm, "sync"], env, workdir).seconds
     stats = control(base, "stats")

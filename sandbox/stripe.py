@@ -65,6 +65,7 @@ class Ledger:
     def __init__(self, company: Company) -> None:
         now = company.billing_now
         self.objects: dict[str, list[dict]] = {name: [] for name in RESOURCES}
+        self.customer_index: dict[str, int] = {}  # Stripe customer id -> the company's person index
         prices: dict[str, dict] = {}
         coupons: dict[str, dict] = {}
         events: list[dict] = []
@@ -75,6 +76,7 @@ class Ledger:
                 email = person["email"].strip() if person["email"] else None
                 obj = billing.customer_object(customer, email, person["name"])
                 self.objects["customers"].append(obj)
+                self.customer_index[obj["id"]] = index
                 events.append(self._event("customer.created", obj, customer["created"]))
                 for sub in customer["subscriptions"]:
                     self._add_subscription(sub, now, prices, coupons, events)
@@ -412,29 +414,32 @@ class StripeAPI:
     # ---- control and faults --------------------------------------------------------------------------
     def control(self, request: Request) -> Response:
         """`POST /_sandbox/stripe/subscriptions/{id}` ({"quantity": n, "tier": name}): the customer changes
-        the subscription now; `GET /_sandbox/stripe/versions`: Stripe-Version headers seen."""
+        the subscription now; `POST /_sandbox/stripe/subscriptions` ({"changes": [{"id": ..., "quantity": n,
+        "tier": name}, ...]}): many such changes, a minute apart, for the price of one (the ledger is rebuilt
+        once, when next read); `GET /_sandbox/stripe/versions`: Stripe-Version headers seen."""
         parts = request.path.strip("/").split("/")
         if request.method == "GET" and parts == ["versions"]:
             with self._lock:
                 return Response(200, dict(self.versions_seen))
-        if request.method == "POST" and len(parts) == 2 and parts[0] == "subscriptions":
+        if request.method == "POST" and parts[0] == "subscriptions" and len(parts) <= 2:
             body = request.json()
-            sub = self.ledger().by_id.get(parts[1])
-            if sub is None or sub["object"] != "subscription":
-                return Response(404, {"error": f"unknown subscription {parts[1]}"})
-            index = self._index_of(sub["customer"])
-            try:
-                self.company.change_subscription(index, parts[1], body.get("quantity"), body.get("tier"))
-            except ValueError as exc:
-                return Response(400, {"error": str(exc)})
-            return Response(200, self.ledger().by_id[parts[1]])
+            changes = [{**body, "id": parts[1]}] if len(parts) == 2 else body.get("changes", [])
+            ledger = self.ledger()
+            for change in changes:  # all checked before any is made
+                sub = ledger.by_id.get(change["id"])
+                if sub is None or sub["object"] != "subscription":
+                    return Response(404, {"error": f"unknown subscription {change['id']}"})
+                if change.get("tier") is not None and change["tier"] not in billing.TIER_RANK:
+                    return Response(400, {"error": f"unknown tier {change['tier']}"})
+            for change in changes:
+                index = ledger.customer_index[ledger.by_id[change["id"]]["customer"]]
+                self.company.change_subscription(
+                    index, change["id"], change.get("quantity"), change.get("tier")
+                )
+            if len(parts) == 2:
+                return Response(200, self.ledger().by_id[parts[1]])
+            return Response(200, {"changed": len(changes)})
         return Response(404, {"error": f"no control route {request.path}"})
-
-    def _index_of(self, customer_id: str) -> int:
-        for index in range(self.company.customers):
-            if any(c["id"] == customer_id for c in self.company.billing(index)):
-                return index
-        raise KeyError(customer_id)
 
     def fault(self, status: int, retry_after: int) -> Response:
         """Stripe's answer for an injected error status."""

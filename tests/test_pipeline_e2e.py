@@ -681,7 +681,8 @@ def test_cli_json_agrees_with_the_marts_for_every_customer(pipeline: tuple[Wareh
 
 def test_history_keeps_one_row_per_customer_and_date(pipeline: tuple[Warehouse, Sandbox]) -> None:
     warehouse, _ = pipeline
-    warehouse.gtm("build", "--as-of", "2026-11-21")
+    # AS_OF has been built twice already (the fixture, test_sync_and_build_twice_changes_nothing): a date
+    # rebuilt replaces its rows; a new date adds its own
     warehouse.gtm("build", "--as-of", "2026-11-21")
     rows = warehouse.query(
         "select as_of_date, count(*) as n, count(distinct email_key) as k"
