@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import sys
 from dataclasses import dataclass, field
@@ -206,7 +207,7 @@ def summarize(results: Any, settings: Settings) -> BuildSummary:
         if status in ("fail", "warn") and rules_test(node):
             label = f"{node.name} ({broken_rules(settings, node.compiled_code)})"
         elif result.message and status in ("fail", "warn", "error"):
-            label = f"{node.name} ({first_line(result.message)})"
+            label = f"{node.name} ({error_line(result.message)})"
         if status == "skipped":
             summary.skipped += 1
         elif status == "error":
@@ -238,6 +239,17 @@ def broken_rules(settings: Settings, compiled_sql: str) -> str:
     except Exception as exc:  # the summary still names the test; dbt's log has the query
         return f"its rules could not be listed: {first_line(str(exc))}"
     return "; ".join(f"{row['rule']}: {row['failing']:,}" for row in rows) or "no rule broken now"
+
+
+def error_line(message: str) -> str:
+    """What went wrong in a node, in one line: dbt's first line only names the node ("Runtime Error in model
+    x (path)"), the database's own message follows it (e.g. "Out of Memory Error: ...")."""
+    lines = [line.strip() for line in str(message).splitlines() if line.strip()]
+    detail = [line for line in lines if not NODE_ERROR_HEADER.match(line)]
+    return (detail or lines or [""])[0][:300]
+
+
+NODE_ERROR_HEADER = re.compile(r"^\w+ Error in (model|test|seed|snapshot|unit_test|sql_operation) ")
 
 
 def first_line(message: str) -> str:
