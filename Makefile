@@ -15,7 +15,7 @@ SCALE_CUSTOMERS ?= 1000000
 DOCS_PORT ?= 8080
 PYTEST_ARGS ?=
 # test files run in parallel, each whole in one worker so its module fixtures (a synced, built warehouse) are
-# made once (tests/conftest.py groups them). Three workers on the two cores took 25 min against 19 for two.
+# made once
 TEST_WORKERS ?= 2
 
 .DEFAULT_GOAL := help
@@ -38,7 +38,7 @@ demo: $(STAMP) ## Run the whole pipeline on the sandbox into DuckDB and show the
 	$(BIN)/gtm demo
 
 test: $(STAMP) ## Run every test (DuckDB and PostgreSQL)
-	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadgroup $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
 
 sync: $(STAMP) ## Load the configured sources (incremental)
 	$(BIN)/gtm sync

@@ -34,19 +34,6 @@ def pytest_configure(config: pytest.Config) -> None:
     os.environ.setdefault("RUNTIME__DLTHUB_TELEMETRY", "false")
 
 
-# test files that read one shared warehouse (tests/history_warehouse.py): one worker runs them all
-SHARED_WAREHOUSE_FILES = {"test_customer360.py": "history", "test_reports.py": "history"}
-
-
-@pytest.hookimpl(tryfirst=True)
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Under `pytest -n N --dist loadgroup` (make test) each test file runs whole in one worker, so its module
-    fixtures (a synced, built warehouse) are made once; files sharing a warehouse run in the same worker."""
-    for item in items:
-        path = Path(str(item.fspath))
-        item.add_marker(pytest.mark.xdist_group(SHARED_WAREHOUSE_FILES.get(path.name, str(path))))
-
-
 @dataclass
 class Warehouse:
     """A warehouse of one kind, new for the test, with the environment that points gtm at it."""
