@@ -59,9 +59,9 @@ class ChartMogulAPI:
 
     def _data(self) -> tuple[list[dict], list[dict]]:
         with self._lock:
-            if self._version != self.company.version:
+            if self._version != self.company.billing_version:
                 self._build()
-                self._version = self.company.version
+                self._version = self.company.billing_version
             return self._customers, self._activities
 
     def _build(self) -> None:

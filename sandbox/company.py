@@ -329,6 +329,9 @@ class Company:
         self._added_conversation_ids: dict[str, int] = {}
         self._billing_changes: dict[int, list[dict]] = {}  # contact index -> price/quantity changes
         self.version = 0  # bumped on every change, so caches over query results can key on it
+        # bumped by billing changes only: Stripe's ledger and ChartMogul's data are built from billing(), which
+        # no Intercom or HubSpot change touches, so a renamed contact does not make them rebuild
+        self.billing_version = 0
 
     # ---- identities -----------------------------------------------------------------------------------
     @property
@@ -703,6 +706,7 @@ class Company:
             change = {"subscription": subscription_id, "quantity": quantity, "tier": tier, "at": at}
             self._billing_changes.setdefault(index, []).append(change)
             self.version += 1
+            self.billing_version += 1
 
     def has_stripe(self, index: int) -> bool:
         """Whether generated contact `index` is a Stripe customer (cheap: no record is built)."""

@@ -180,11 +180,11 @@ class StripeAPI:
         return self.company.anchor_ts + self.company.billing_now - self.company.latest_ts
 
     def ledger(self) -> Ledger:
-        """The objects, rebuilt when the company changed."""
+        """The objects, rebuilt when the company's billing changed."""
         with self._lock:
-            if self._ledger is None or self._ledger_version != self.company.version:
+            if self._ledger is None or self._ledger_version != self.company.billing_version:
                 self._ledger = Ledger(self.company)
-                self._ledger_version = self.company.version
+                self._ledger_version = self.company.billing_version
                 self._lists.clear()
             return self._ledger
 
