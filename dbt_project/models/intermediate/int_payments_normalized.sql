@@ -40,18 +40,35 @@ validated as (
 
 ),
 
+payment_days as (
+
+    -- the rate depends on the currency and the day only: rank the rates once per (currency, day) paid in,
+    -- not once per payment (the inequality join below is then as small as the days, whatever the payments)
+    select distinct
+        effective_currency as currency,
+        cast(created_at as date) as payment_date
+
+    from validated
+    where effective_currency != '{{ var("reporting_currency") }}'
+
+),
+
 dated_rates as (
 
     select
-        validated.dlt_id,
+        payment_days.currency,
+        payment_days.payment_date,
         fx_rates.rate_to_reporting,
-        row_number() over (partition by validated.dlt_id order by fx_rates.rate_date desc) as rate_rank
+        row_number() over (
+            partition by payment_days.currency, payment_days.payment_date
+            order by fx_rates.rate_date desc
+        ) as rate_rank
 
-    from validated
+    from payment_days
     inner join fx_rates
         on
-            validated.effective_currency = fx_rates.currency
-            and fx_rates.rate_date <= cast(validated.created_at as date)
+            payment_days.currency = fx_rates.currency
+            and payment_days.payment_date >= fx_rates.rate_date
 
 ),
 
@@ -67,7 +84,8 @@ converted as (
     from validated
     left join dated_rates
         on
-            validated.dlt_id = dated_rates.dlt_id
+            validated.effective_currency = dated_rates.currency
+            and cast(validated.created_at as date) = dated_rates.payment_date
             and dated_rates.rate_rank = 1
 
 ),

@@ -1,7 +1,8 @@
 -- The usage measure per person (var `usage_measure`: credits used, exports or logins of the person's product
 -- users) in the 30 days before T (to the end of T's day) and in the 30 days before those, and the trend
 -- (usage_30d - usage_prev_30d) / usage_prev_30d, null when usage_prev_30d is below var
--- `usage_trend_min_volume`. Doc block `product_usage`.
+-- `usage_trend_min_volume`. Doc block `product_usage`. Only the events of the two windows are read (the
+-- others would add zeros), so the join to the users carries 60 days of events, not the whole history.
 
 {%- set window = var('usage_window_days') %}
 {%- set measure = var('usage_measure') %}
@@ -24,7 +25,7 @@ usage_events as (
         credits_used as amount
 
     from {{ ref('stg_admin__credit_transactions') }}
-    where credits_used > 0
+    where credits_used > 0 and {{ in_days_before_as_of('occurred_at', 2 * window) }}
 
 ),
 {%- elif measure == 'exports' %}
@@ -37,6 +38,7 @@ usage_events as (
         1 as amount
 
     from {{ ref('stg_admin__exports') }}
+    where {{ in_days_before_as_of('exported_at', 2 * window) }}
 
 ),
 {%- elif measure == 'logins' %}
@@ -49,6 +51,7 @@ usage_events as (
         1 as amount
 
     from {{ ref('stg_admin__logins') }}
+    where {{ in_days_before_as_of('logged_in_at', 2 * window) }}
 
 ),
 {%- else %}
