@@ -17,10 +17,6 @@ from datetime import date
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-import dlt
-from dlt.common.configuration.exceptions import ConfigFieldMissingException
-from dlt.sources.helpers import requests
-
 from gtm.errors import GtmError
 from gtm.settings import Settings
 from gtm.warehouse import connect
@@ -32,6 +28,10 @@ TABLE = "reference_rates"
 
 def base_url() -> str:
     """The configured ECB base URL (a proxy, a mirror or the sandbox), else the ECB's own."""
+    # dlt is imported where it is used: `gtm build` reads fx_missing_warning and should not pay for dlt
+    import dlt
+    from dlt.common.configuration.exceptions import ConfigFieldMissingException
+
     try:
         configured = dlt.config.get("sources.ecb.base_url")
     except ConfigFieldMissingException:
@@ -68,6 +68,8 @@ def parse_eurofxref(text: str) -> Iterator[dict[str, Any]]:
 
 def download(url: str) -> str:
     """The CSV text inside the ECB's ZIP at `url` (dlt's requests client retries transient failures)."""
+    from dlt.sources.helpers import requests
+
     try:
         response = requests.get(url, timeout=60)
         response.raise_for_status()
@@ -89,6 +91,8 @@ def download(url: str) -> str:
 
 def refresh(settings: Settings) -> int:
     """Download the ECB's history and merge it into raw_ecb.reference_rates; returns the rows loaded."""
+    import dlt
+
     from gtm.sync import pipeline_for
 
     url = f"{base_url()}/{HISTORY_FILE}"
