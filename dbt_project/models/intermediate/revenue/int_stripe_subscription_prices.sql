@@ -85,17 +85,37 @@ evented as (
 
 ),
 
-dated_changes as (
+last_invoiced as (
+
+    -- the last dated change per subscription straight from the lines and the events (the latest of them is
+    -- the latest row of `invoiced` and `evented`), so that today's items meet one row per subscription and
+    -- no invoice rows: joined to those, DuckDB ran out of memory at a million customers
+    select
+        subscription_id,
+        max(effective_date) as last_change_date
+
+    from recurring_lines
+    group by subscription_id
+
+),
+
+last_evented as (
 
     select
         subscription_id,
-        effective_date
-    from invoiced
+        max(cast(changed_at as date)) as last_change_date
+
+    from events
+    where coalesce(usage_type, 'licensed') = 'licensed'
+    group by subscription_id
+
+),
+
+last_changes as (
+
+    select * from last_invoiced
     union all
-    select
-        subscription_id,
-        effective_date
-    from evented
+    select * from last_evented
 
 ),
 
@@ -103,9 +123,25 @@ last_change as (
 
     select
         subscription_id,
-        max(effective_date) as last_change_date
+        max(last_change_date) as last_change_date
 
-    from dated_changes
+    from last_changes
+    group by subscription_id
+
+),
+
+item_values as (
+
+    -- today's items summed per subscription before they meet the subscription and its last change
+    select
+        subscription_id,
+        sum(
+            unit_amount_cents * coalesce(quantity, 1)
+            * {{ monthly_factor('price_interval', 'price_interval_count') }}
+        ) as recurring_value
+
+    from items
+    where price_type = 'recurring' and coalesce(usage_type, 'licensed') = 'licensed'
     group by subscription_id
 
 ),
@@ -113,29 +149,20 @@ last_change as (
 current_items as (
 
     select
-        items.subscription_id,
+        item_values.subscription_id,
         case
             when last_change.last_change_date > cast(subscriptions.current_period_start_at as date)
                 then last_change.last_change_date
             else cast(coalesce(subscriptions.current_period_start_at, subscriptions.started_at) as date)
         end as effective_date,
-        sum(
-            items.unit_amount_cents * coalesce(items.quantity, 1)
-            * {{ monthly_factor('items.price_interval', 'items.price_interval_count') }}
-        ) as recurring_value,
+        item_values.recurring_value,
         1 as precedence
 
-    from items
+    from item_values
     inner join subscriptions
-        on items.subscription_id = subscriptions.subscription_id
+        on item_values.subscription_id = subscriptions.subscription_id
     left join last_change
-        on items.subscription_id = last_change.subscription_id
-    where items.price_type = 'recurring' and coalesce(items.usage_type, 'licensed') = 'licensed'
-    group by
-        items.subscription_id,
-        subscriptions.current_period_start_at,
-        subscriptions.started_at,
-        last_change.last_change_date
+        on item_values.subscription_id = last_change.subscription_id
 
 ),
 
