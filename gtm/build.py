@@ -105,8 +105,13 @@ def run_dbt(
     args: list[str],
     extra_vars: dict[str, Any] | None = None,
     verbose: bool = False,
+    keep_parsed: bool = False,
 ) -> Any:
     """One dbt command in this process against the configured warehouse, for the settings' as-of date.
+
+    keep_parsed: parse the project once and keep it for the later commands of this process (backfill builds
+    many dates on one parse); otherwise the command parses for itself (partially, from
+    target/partial_parse.msgpack), which spares a one-off build dbt's second invocation.
 
     Returns dbt's result object (RunExecutionResult for build/test/run); raises GtmError when dbt could not
     run at all (bad profile, unreachable database, compilation error). Ctrl-C reaches the caller.
@@ -131,15 +136,15 @@ def run_dbt(
     ]
     if extra_vars:
         flags += ["--vars", json.dumps(extra_vars, sort_keys=True)]
-    # one parsed project per (project, warehouse, vars) for the life of this process: backfill builds many
-    # dates on one parse
+    # one parsed project per (project, warehouse, vars) for the life of this process
     key = json.dumps([str(project_dir), settings.warehouse, extra_vars or {}], sort_keys=True, default=str)
-    if key not in _manifests:
+    if keep_parsed and key not in _manifests:
         # the build writes manifest.json; the parse only refreshes target/partial_parse.msgpack
         parsed = dbtRunner(callbacks=[dbt_log(settings)]).invoke(["parse", "--no-write-json", *flags])
         _manifests[key] = checked(parsed, "parse", settings).result
     try:
-        result = dbtRunner(manifest=_manifests[key], callbacks=[dbt_log(settings)]).invoke([*args, *flags])
+        runner = dbtRunner(manifest=_manifests.get(key), callbacks=[dbt_log(settings)])
+        result = runner.invoke([*args, *flags])
     finally:
         release_duckdb()
     return checked(result, args[0], settings).result
@@ -154,6 +159,9 @@ class DbtLog:
     node ran is in target/run/."""
 
     LEVELS = frozenset({"info", "warn", "error"})
+    # dbt's debug events that say what the parse read again: none when nothing changed ("no changes found,
+    # skipping parsing"), one per file otherwise
+    PARSE_EVENTS = frozenset({"PartialParsingSkipParsing", "PartialParsingEnabled", "PartialParsingFile"})
     MAX_BYTES = 10 * 1024 * 1024
 
     def __init__(self, path: Path) -> None:
@@ -164,7 +172,7 @@ class DbtLog:
 
     def __call__(self, event: Any) -> None:
         info = event.info
-        if info.level not in self.LEVELS or not info.msg:
+        if (info.level not in self.LEVELS and info.name not in self.PARSE_EVENTS) or not info.msg:
             return
         stamp = datetime.now(timezone.utc).strftime("%H:%M:%S.%f")
         with self.path.open("a", encoding="utf-8") as log:
@@ -261,13 +269,14 @@ def build(
     extra_vars: dict[str, Any] | None = None,
     verbose: bool = False,
     select: str | None = None,
+    keep_parsed: bool = False,
 ) -> BuildSummary:
     """``dbt build`` for the as-of date without unit tests; raises BuildFailed (one line) when any node
-    fails, with the summary attached."""
+    fails, with the summary attached. keep_parsed: see run_dbt."""
     if settings.warehouse == "duckdb":
         check_writable(settings)
     args = ["build", *PRODUCTION_EXCLUDE] + (["--select", select] if select else [])
-    results = run_dbt(settings, args, extra_vars, verbose=verbose)
+    results = run_dbt(settings, args, extra_vars, verbose=verbose, keep_parsed=keep_parsed)
     summary = summarize(results, settings)
     if not summary.ok:
         names = [label.split(" (", 1)[0] for label in summary.errored + summary.failed]

@@ -443,7 +443,7 @@ def backfill(start: str, end: str, step: int, as_of: str | None, wait: float) ->
         check_publishable(config)
         for day in days:
             err.print(f"history for {day}")
-            dbt_build(replace(config, as_of=day), select="+customer_health_history")
+            dbt_build(replace(config, as_of=day), select="+customer_health_history", keep_parsed=True)
         do_build(config)
     err.print(f"backfilled {len(days)} date(s); marts rebuilt for {config.as_of}")
 
