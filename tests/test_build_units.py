@@ -8,19 +8,22 @@ from types import SimpleNamespace
 from gtm.build import DbtLog, summarize
 
 
-def event(level: str, msg: str) -> SimpleNamespace:
-    return SimpleNamespace(info=SimpleNamespace(level=level, msg=msg))
+def event(level: str, msg: str, name: str = "SQLQuery") -> SimpleNamespace:
+    return SimpleNamespace(info=SimpleNamespace(level=level, msg=msg, name=name))
 
 
-def test_dbt_log_keeps_info_and_above_redacted(tmp_path: Path) -> None:
+def test_dbt_log_keeps_info_and_above_and_the_parse_redacted(tmp_path: Path) -> None:
     log = DbtLog(tmp_path / "logs" / "dbt.log")
     log(event("debug", "On model.gtm.x: select 1"))
+    skipped = "Partial parsing enabled, no changes found, skipping parsing"
+    log(event("debug", skipped, "PartialParsingSkipParsing"))
     log(event("info", "1 of 2 OK created sql view model staging.x"))
     log(event("warn", "connecting to postgresql://gtm:hunter2@db:5432/gtm"))
     log(event("error", "Database Error in model y"))
     log(event("info", ""))
     lines = (tmp_path / "logs" / "dbt.log").read_text().splitlines()
     assert [line.split(" ", 1)[1] for line in lines] == [
+        "[debug] Partial parsing enabled, no changes found, skipping parsing",  # what the parse read again
         "[info ] 1 of 2 OK created sql view model staging.x",
         "[warn ] connecting to postgresql://gtm:***@db:5432/gtm",
         "[error] Database Error in model y",
