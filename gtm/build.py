@@ -1,7 +1,7 @@
 """`gtm build`: dbt build (models, history, data tests) on the configured warehouse, in this process.
 
 dbt runs through its Python entry point (`dbtRunner`), not a child process: nothing outlives `gtm` when it is
-killed, and one process reuses one parsed project. Partial parsing survives between runs
+killed, and a backfill builds all its dates on one parsed project. Partial parsing survives between runs
 (target/partial_parse.msgpack) because the as-of date reaches dbt through the environment (GTM_AS_OF, read
 by the macro as_of_date when models execute), not through --vars, whose every change makes dbt re-parse
 the whole project. dbt's full log goes to logs/dbt.log; the caller prints the short BuildSummary.
