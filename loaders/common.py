@@ -5,6 +5,8 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import queue
+import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import datetime, timezone
@@ -135,6 +137,83 @@ class RetryingSession(requests.Session):
                 self._sleep(retry_delay(response, attempt, self.backoff, self.max_delay))
             return response
         raise AssertionError("unreachable")  # pragma: no cover
+
+
+_DONE = object()
+
+
+def prefetched(
+    pages: Iterator[Any], read_ahead: Callable[[Any], bool] | None = None, depth: int = 2
+) -> Iterator[Any]:
+    """The pages of a paginated listing, the next ones requested while the caller processes this one.
+
+    A cursor-paged API (Intercom's search, Stripe's lists) answers one page at a time, so a loader that
+    fetches, then processes, pays the vendor's round trip and its own processing one after the other. Here a
+    thread reads up to ``depth`` pages ahead: the sync then takes about as long as the vendor takes to
+    answer. Pages come in order; an error while reading (after retries) is raised where that page would have
+    come; closing this generator stops the thread before its next request.
+
+    ``read_ahead(page)`` false means the caller may stop after that page (an incremental resource closes at
+    the first record it has already loaded): the next page is then requested only when the caller asks for
+    it, so reading ahead never costs a request the caller would not have made."""
+    answers: queue.Queue[Any] = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+    asked = threading.Condition()
+    counts = {"asked": 0, "handed": 0}  # pages the caller asked for, pages handed over
+
+    def hand_over(item: Any) -> bool:
+        while not stop.is_set():
+            try:
+                answers.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def read() -> None:
+        try:
+            for page in pages:
+                if not hand_over(page):
+                    break
+                counts["handed"] += 1
+                if read_ahead is not None and not read_ahead(page):
+                    with asked:  # the next request only once the caller wants the next page
+                        asked.wait_for(lambda: counts["asked"] > counts["handed"] or stop.is_set())
+                if stop.is_set():
+                    break
+        except BaseException as exc:  # noqa: BLE001 - handed to the caller, raised there
+            hand_over(_Raised(exc))
+        finally:
+            close = getattr(pages, "close", None)
+            if close is not None:
+                close()
+            hand_over(_DONE)
+
+    reader = threading.Thread(target=read, name="prefetch", daemon=True)
+    reader.start()
+    try:
+        while True:
+            with asked:
+                counts["asked"] += 1
+                asked.notify()
+            item = answers.get()
+            if item is _DONE:
+                return
+            if isinstance(item, _Raised):
+                raise item.exc
+            yield item
+    finally:
+        stop.set()
+        with asked:
+            asked.notify()
+        reader.join()
+
+
+class _Raised:
+    """An exception of the reading thread, on its way to the caller."""
+
+    def __init__(self, exc: BaseException) -> None:
+        self.exc = exc
 
 
 def is_json(response: requests.Response) -> bool:

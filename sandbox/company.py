@@ -329,8 +329,8 @@ class Company:
         self._added_conversation_ids: dict[str, int] = {}
         self._billing_changes: dict[int, list[dict]] = {}  # contact index -> price/quantity changes
         self.version = 0  # bumped on every change, so caches over query results can key on it
-        # bumped by billing changes only: Stripe's ledger and ChartMogul's data are built from billing(), which
-        # no Intercom or HubSpot change touches, so a renamed contact does not make them rebuild
+        # bumped by billing changes only: Stripe's ledger and ChartMogul's data are built from billing(),
+        # which no Intercom or HubSpot change touches, so a renamed contact does not make them rebuild
         self.billing_version = 0
 
     # ---- identities -----------------------------------------------------------------------------------

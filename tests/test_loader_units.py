@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import time
 
 import pytest
@@ -9,8 +10,8 @@ import requests
 from conftest import TOKEN
 
 from gtm.errors import redact
-from loaders.common import RetryingSession, retry_delay, timestamp_problem
-from loaders.intercom.helpers import contact_problem, conversation_problem, search_body
+from loaders.common import RetryingSession, prefetched, retry_delay, timestamp_problem
+from loaders.intercom.helpers import beyond_cursor, contact_problem, conversation_problem, search_body
 
 
 def test_first_sync_asks_for_everything_in_pages_of_150() -> None:
@@ -129,6 +130,111 @@ def test_session_gives_up_after_max_attempts(sandbox) -> None:
     session = RetryingSession(max_attempts=3, sleep=lambda _: None)
     response = session.post(f"{sandbox.url}/intercom/contacts/search", json={})
     assert response.status_code == 503 and session.requests_made == 3
+
+
+def test_prefetched_keeps_the_order_and_raises_where_the_error_was() -> None:
+    def pages():
+        yield [1]
+        yield [2]
+        raise RuntimeError("page 3 failed")
+
+    got = []
+    with pytest.raises(RuntimeError, match="page 3 failed"):
+        for page in prefetched(pages()):
+            got.append(page)
+    assert got == [[1], [2]]
+
+
+def test_prefetched_requests_the_next_page_while_the_caller_works() -> None:
+    second_requested = threading.Event()
+
+    def pages():
+        yield [1]
+        second_requested.set()
+        yield [2]
+
+    listing = prefetched(pages())
+    assert next(listing) == [1]
+    assert second_requested.wait(timeout=10)  # asked for before the caller wants it
+    assert list(listing) == [[2]]
+
+
+def test_prefetched_waits_for_the_caller_after_a_page_it_may_stop_at() -> None:
+    requested = []
+
+    def pages():
+        for number in range(1, 6):
+            requested.append(number)
+            yield [number]
+
+    listing = prefetched(pages(), read_ahead=lambda page: page[0] < 2)
+    assert [next(listing), next(listing)] == [[1], [2]]
+    time.sleep(0.3)  # time enough for a reader that does not wait to ask for page 3
+    assert requested == [1, 2]
+    assert next(listing) == [3]  # the caller goes on: the reader does too
+    listing.close()
+    assert requested[:3] == [1, 2, 3] and len(requested) <= 5
+
+
+def test_closing_prefetched_stops_the_reader() -> None:
+    requested = []
+
+    def endless():
+        while True:
+            requested.append(len(requested))
+            yield [len(requested)]
+
+    listing = prefetched(endless(), depth=2)
+    next(listing)
+    listing.close()
+    seen = len(requested)
+    time.sleep(0.3)
+    assert len(requested) == seen <= 4  # the page handed over, two queued, one waiting to be
+    assert not any(thread.name == "prefetch" for thread in threading.enumerate())
+
+
+def test_a_page_is_beyond_the_cursor_only_when_every_record_is_newer() -> None:
+    assert beyond_cursor([{"updated_at": 5}], None)  # a first sync reads everything
+    assert beyond_cursor([{"updated_at": 11}, {"updated_at": 12}], 10)
+    assert not beyond_cursor([{"updated_at": 11}, {"updated_at": 10}], 10)  # may be loaded already
+    assert not beyond_cursor([{"updated_at": 11}, {"updated_at": "11"}], 10)  # not sure: ask first
+
+
+def test_an_incremental_intercom_sync_reads_ahead_without_an_extra_request(sandbox, tmp_path) -> None:
+    """The next search page is read ahead only while every record is newer than the cursor: a sync that
+    stops at the records it loaded last time makes exactly the requests it made without reading ahead."""
+    import dlt
+
+    from loaders.intercom import intercom_source
+
+    contacts = [sandbox.company.contact_id(index) for index in range(19)]
+    for contact in contacts[:12]:  # the newest before the first sync: the cursor and its overlap day
+        sandbox.control("POST", f"intercom/contacts/{contact}", {"name": "Before"})
+    pipeline = dlt.pipeline(
+        "read_ahead_test",
+        destination=dlt.destinations.duckdb(str(tmp_path / "r.duckdb")),
+        dataset_name="raw_intercom",
+        pipelines_dir=str(tmp_path / "p"),
+    )
+
+    def sync() -> int:
+        session = RetryingSession(sleep=lambda _: None)
+        source = intercom_source(
+            access_token=TOKEN, base_url=f"{sandbox.url}/intercom", per_page=5, session=session
+        )
+        pipeline.run(source.with_resources("contacts"))
+        return session.requests_made
+
+    sync()
+    time.sleep(1.1)  # the next changes are a second newer than the cursor
+    for contact in contacts[12:]:
+        sandbox.control("POST", f"intercom/contacts/{contact}", {"name": "After"})
+    # page 1: five of the seven changed; page 2: the other two and three loaded last time (the sync stops);
+    # pages 3 and 4 hold the rest of the overlap day, never asked for
+    assert sync() == 2
+    with pipeline.sql_client() as client:
+        after = client.execute_sql("select count(*) from contacts where name = 'After'")
+    assert after[0][0] == 7
 
 
 def test_redact_masks_tokens_and_url_passwords(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -15,8 +15,14 @@ from dlt.sources.helpers.rest_client import RESTClient
 from dlt.sources.helpers.rest_client.auth import BearerTokenAuth
 from dlt.sources.helpers.rest_client.paginators import JSONResponseCursorPaginator
 
-from loaders.common import RetryingSession, checked_records
-from loaders.intercom.helpers import contact_problem, conversation_problem, parts_of, search_body
+from loaders.common import RetryingSession, checked_records, prefetched
+from loaders.intercom.helpers import (
+    beyond_cursor,
+    contact_problem,
+    conversation_problem,
+    parts_of,
+    search_body,
+)
 from loaders.intercom.settings import (
     API_VERSION,
     CANCEL_WINDOW_DAYS,
@@ -48,8 +54,11 @@ def make_client(access_token: str, base_url: str, session: RetryingSession | Non
 def _search(
     client: RESTClient, path: str, data_selector: str, last_updated_at: int | None, per_page: int
 ) -> Iterator[list[Any]]:
+    """The search's pages, newest first, read ahead of the caller until a page reaches back to the cursor:
+    the incremental resource may stop there (later pages hold the overlap day it already has)."""
     body = search_body(last_updated_at, per_page)
-    yield from client.paginate(path, method="POST", json=body, data_selector=data_selector)
+    pages = client.paginate(path, method="POST", json=body, data_selector=data_selector)
+    yield from prefetched(pages, lambda page: beyond_cursor(page, last_updated_at))
 
 
 @dlt.source(name=SOURCE, max_table_nesting=3)

@@ -37,6 +37,21 @@ def search_body(last_updated_at: int | None, per_page: int = PER_PAGE) -> dict[s
     return body
 
 
+def beyond_cursor(page: Any, cursor: int | None) -> bool:
+    """Whether every record of a page (newest first) was updated after ``cursor``: the incremental resource
+    then surely asks for the next page. It may stop at a record updated at or before its cursor."""
+    if not cursor:
+        return True
+    if not isinstance(page, list):
+        return False
+    return all(
+        isinstance(record, Mapping)
+        and type(record.get("updated_at")) is int
+        and record["updated_at"] > cursor
+        for record in page
+    )
+
+
 def _record_problem(record: Any, timestamps: tuple[str, ...]) -> str | None:
     if not isinstance(record, Mapping):
         return "record is not a JSON object"
