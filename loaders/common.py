@@ -93,6 +93,7 @@ class RetryingSession(requests.Session):
         self.max_delay = max_delay
         self.timeout = timeout
         self.requests_made = 0
+        self._counting = threading.Lock()  # loaders send from several threads (prefetched, Calendly)
         self._sleep = sleep
         adapter = HTTPAdapter(pool_maxsize=8)
         self.mount("http://", adapter)
@@ -112,7 +113,8 @@ class RetryingSession(requests.Session):
     def _send_with_retries(self, request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:
         for attempt in range(self.max_attempts):
             last = attempt == self.max_attempts - 1
-            self.requests_made += 1
+            with self._counting:
+                self.requests_made += 1
             try:
                 response = super().send(request, **kwargs)
             except (requests.ConnectionError, requests.Timeout):

@@ -9,6 +9,7 @@ import math
 import os
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
 from collections.abc import Iterator
@@ -242,6 +243,53 @@ def test_hubspot_401_fails_and_429_is_waited_out(box: Box) -> None:
 # ---- Calendly -----------------------------------------------------------------------------------------
 def listed_since(crm: CRM, since: float) -> list[tuple[int, int]]:
     return [(p, e) for p, e in crm.event_positions() if crm.event_start(p, e) >= since]
+
+
+class InFlight(RetryingSession):
+    """A session that holds each invitee request a moment and records how many were in flight at once."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.now = self.peak = 0
+        self.lock = threading.Lock()
+
+    def send(self, request: Any, **kwargs: Any) -> Any:
+        if "/invitees" not in request.url:
+            return super().send(request, **kwargs)
+        with self.lock:
+            self.now += 1
+            self.peak = max(self.peak, self.now)
+        try:
+            time.sleep(0.02)  # a round trip, so that requests sent together overlap
+            return super().send(request, **kwargs)
+        finally:
+            with self.lock:
+                self.now -= 1
+
+
+@pytest.mark.parametrize("concurrency", [1, 4])
+def test_calendly_reads_invitees_concurrently_in_the_events_order(box: Box, concurrency: int) -> None:
+    session = InFlight()
+    source = SOURCES["calendly"].load()(
+        access_token=TOKEN,
+        base_url=f"{box.server.base_url}/calendly",
+        session=session,
+        concurrency=concurrency,
+    )
+    events, invitees = [], []
+    source.resources["scheduled_events"].add_map(lambda event: events.append(event.get("uri")) or event)
+    source.resources["invitees"].add_map(lambda invitee: invitees.append(invitee.get("event")) or invitee)
+    box.pipeline("calendly").run(source)
+    assert session.peak == concurrency
+    loaded = box.query("select count(*) from raw_calendly.invitees")[0][0]
+    assert len(invitees) == loaded == session.requests_made - 1 - math.ceil(len(events) / 100)
+    # within each page of events dlt hands the transformer, the invitees come in the events' order, as they
+    # did one request at a time (dlt takes turns between pages)
+    order = {uri: position for position, uri in enumerate(events)}
+    positions = [order[uri] for uri in invitees]
+    for page in range(math.ceil(len(events) / 100)):
+        of_page = [position for position in positions if position // 100 == page]
+        assert of_page == sorted(of_page) and len(of_page) > 1
 
 
 def test_calendly_full_sync_reads_each_events_invitees_once(box: Box) -> None:

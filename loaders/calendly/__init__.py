@@ -10,6 +10,7 @@ window. Both tables merge on ``uri``. Malformed records go to ``quarantine``. Se
 from __future__ import annotations
 
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timezone
 from typing import Any
 
@@ -27,6 +28,7 @@ from loaders.calendly.helpers import (
     typed_invitee,
 )
 from loaders.calendly.settings import (
+    CONCURRENCY,
     DEFAULT_BASE_URL,
     EVENT_COLUMNS,
     EVENT_NESTED_HINTS,
@@ -64,6 +66,7 @@ def calendly_source(
     page_size: int = PAGE_SIZE,
     initial_days: int = INITIAL_DAYS,
     no_show_window_days: int = NO_SHOW_WINDOW_DAYS,
+    concurrency: int = CONCURRENCY,
     session: RetryingSession | None = None,
 ) -> Any:
     """Calendly scheduled events and invitees of one organization.
@@ -76,9 +79,15 @@ def calendly_source(
         page_size: events per page; 100 is Calendly's maximum.
         initial_days: the first sync loads events that started up to this many days ago, and all future ones.
         no_show_window_days: how long after a call its host may still mark a no-show (see README.md).
+        concurrency: invitee requests in flight at once (``SOURCES__CALENDLY__CONCURRENCY``); a 429 is
+            waited out by each, as Calendly's Retry-After says.
         session: HTTP session to use (tests and ``gtm sync`` pass one to count requests).
     """
     client = make_client(access_token, base_url, session)
+    # invitees cost one request per event (Calendly has no bulk listing): `concurrency` of them in flight at
+    # once, across every batch of events dlt hands the transformer, so a sync waits a round trip per
+    # `concurrency` events instead of per event
+    requests = ThreadPoolExecutor(max_workers=max(1, concurrency), thread_name_prefix="calendly")
 
     @dlt.resource(
         name="scheduled_events",
@@ -127,21 +136,31 @@ def calendly_source(
         columns=INVITEE_COLUMNS,
     )
     def invitees(events: Any) -> Iterator[Any]:
-        for event in events if isinstance(events, list) else [events]:
-            if not isinstance(event, dict) or "quarantine_id" in event or "uri" not in event:
-                continue
-            path = INVITEES_PATH.format(uuid=event_uuid(event))
-            for page in client.paginate(path, params={"count": page_size}, data_selector="collection"):
-                page.response.raise_for_status()
-                good, bad = [], []
-                for record in page:
-                    invitee, problem = typed_invitee(record)
-                    if invitee is None:
-                        bad.append(quarantine_row(SOURCE, "invitees", record, problem or "malformed"))
-                    else:
-                        good.append(invitee)
+        chosen = [
+            event
+            for event in (events if isinstance(events, list) else [events])
+            if isinstance(event, dict) and "quarantine_id" not in event and "uri" in event
+        ]
+        for pages in requests.map(invitee_pages, chosen):  # in the events' order
+            for good, bad in pages:
                 if good:
                     yield good
                 yield from quarantined(bad)
+
+    def invitee_pages(event: dict[str, Any]) -> list[tuple[list[Any], list[Any]]]:
+        """The invitees of one event, page by page: (loadable, quarantine rows)."""
+        pages = []
+        path = INVITEES_PATH.format(uuid=event_uuid(event))
+        for page in client.paginate(path, params={"count": page_size}, data_selector="collection"):
+            page.response.raise_for_status()
+            good, bad = [], []
+            for record in page:
+                invitee, problem = typed_invitee(record)
+                if invitee is None:
+                    bad.append(quarantine_row(SOURCE, "invitees", record, problem or "malformed"))
+                else:
+                    good.append(invitee)
+            pages.append((good, bad))
+        return pages
 
     return [scheduled_events, invitees]

@@ -4,6 +4,9 @@ from typing import Any
 
 DEFAULT_BASE_URL = "https://api.calendly.com"
 PAGE_SIZE = 100  # the largest `count` Calendly's list endpoints accept
+# Invitee requests in flight at once: Calendly lists invitees per event only, so a sync of many events
+# would otherwise wait one round trip per event.
+CONCURRENCY = 4
 # First sync: events that started up to this many days ago (and every future one).
 INITIAL_DAYS = 365
 # A host marks a no-show after the call, and marking one changes the invitee, not the scheduled event, so
