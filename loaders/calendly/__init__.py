@@ -40,7 +40,7 @@ from loaders.calendly.settings import (
     NO_SHOW_WINDOW_DAYS,
     PAGE_SIZE,
 )
-from loaders.common import RetryingSession, quarantine_row, quarantined
+from loaders.common import RetryingSession, prefetched, quarantine_row, quarantined
 
 SOURCE = "calendly"
 
@@ -111,7 +111,7 @@ def calendly_source(
             "min_start_time": iso(plan.min_start_time),
         }
         newest = plan.changed_after
-        for page in client.paginate(EVENTS_PATH, params=params, data_selector="collection"):
+        for page in prefetched(client.paginate(EVENTS_PATH, params=params, data_selector="collection")):
             page.response.raise_for_status()  # a 429/5xx that outlasted the retries
             chosen, bad = [], []
             for record in page:
