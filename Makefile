@@ -75,7 +75,7 @@ grants: $(STAMP) ## PostgreSQL: read-only role for BI (GTM_READONLY_ROLE, GTM_RE
 bench: $(STAMP) ## Benchmarks (docs/benchmarks.md): CUSTOMERS=10000 synced, SCALE_CUSTOMERS=1000000 built, product database load per backend
 	$(BIN)/python benchmarks/bench.py --customers $(CUSTOMERS)
 	$(BIN)/python benchmarks/bench_sql_database.py --customers $(CUSTOMERS)
-	$(BIN)/python benchmarks/scale.py --customers $(SCALE_CUSTOMERS) --memory-limit 2GB
+	$(BIN)/python benchmarks/scale.py --customers $(SCALE_CUSTOMERS) --memory-limit 2GB --dbt-threads 1
 
 chaos: $(STAMP) ## RUNS randomized fault schedules (kills, faults, overlaps, bad records) on DuckDB and PostgreSQL
 	$(BIN)/python benchmarks/chaos.py --runs $(RUNS)

@@ -6,7 +6,8 @@ with benchmarks/multiply.py, then measures `gtm build` (wall seconds, CPU second
 revenue models alone (bench.revenue_build: the billing histories span up to three years) and a daily
 rebuild after 1% of the Intercom contacts changed. Usage:
 
-    python benchmarks/scale.py --customers 1000000 [--base 2000] [--memory-limit 2GB] [--keep]
+    python benchmarks/scale.py --customers 1000000 [--base 2000] [--memory-limit 2GB] [--dbt-threads 1]
+        [--keep]
 """
 
 from __future__ import annotations
@@ -35,6 +36,12 @@ def main() -> None:
     parser.add_argument("--base", type=int, default=2_000, help="customers synced from the sandbox")
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--memory-limit", help="GTM_DUCKDB_MEMORY_LIMIT for the build, e.g. 2GB")
+    parser.add_argument(
+        "--dbt-threads",
+        type=int,
+        help="GTM_DBT_THREADS for the build: 1 under a tight memory limit, where two of the largest staging"
+        " tests at once outgrow it",
+    )
     parser.add_argument("--keep", action="store_true", help="keep the benchmark warehouse folder")
     args = parser.parse_args()
 
@@ -64,6 +71,8 @@ def main() -> None:
     try:
         if args.memory_limit:
             env["GTM_DUCKDB_MEMORY_LIMIT"] = args.memory_limit
+        if args.dbt_threads:
+            env["GTM_DBT_THREADS"] = str(args.dbt_threads)
         factor = max(1, round(args.customers / args.base))
         warehouse = Path(env["GTM_DUCKDB_PATH"])
         rows = multiply(warehouse, factor) if factor > 1 else {}
@@ -91,8 +100,8 @@ def main() -> None:
                     f"{platform.python_version()}, load average {os.getloadavg()[0]:.1f} at the end",
                     f"warehouse    duckdb, {contacts:,} Intercom contacts ({args.base:,} synced x {factor}), "
                     f"{sum(rows.values()):,} raw rows, {rows.get('raw_admin.logins', 0):,} login events; "
-                    "memory limit "
-                    f"{env.get('GTM_DUCKDB_MEMORY_LIMIT', '80%')}",
+                    f"memory limit {env.get('GTM_DUCKDB_MEMORY_LIMIT', '80%')}, "
+                    f"dbt threads {env.get('GTM_DBT_THREADS', '2')}",
                     f"build        {full.seconds:,.1f} s ({full.cpu_seconds:,.1f} CPU s), "
                     f"peak {full.peak_mib:,.0f} MiB",
                     f"revenue      {revenue.seconds:,.1f} s ({revenue.cpu_seconds:,.1f} CPU s), peak "
