@@ -237,6 +237,22 @@ def test_an_incremental_intercom_sync_reads_ahead_without_an_extra_request(sandb
     assert after[0][0] == 7
 
 
+def test_the_session_reads_proxies_from_the_environment_once_per_host(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("HTTPS_PROXY", "http://proxy.internal:3128")
+    monkeypatch.setenv("NO_PROXY", "api.calendly.com")
+    session = RetryingSession()
+    settings = session.merge_environment_settings("https://api.intercom.io/contacts", {}, None, None, None)
+    assert settings["proxies"]["https"] == "http://proxy.internal:3128"
+    settings["proxies"]["https"] = "changed by a caller"
+    monkeypatch.setenv("HTTPS_PROXY", "http://other:1")  # read once per host: the first answer stays
+    again = session.merge_environment_settings("https://api.intercom.io/conversations", {}, None, None, None)
+    assert again["proxies"]["https"] == "http://proxy.internal:3128"
+    bypassed = session.merge_environment_settings("https://api.calendly.com/users/me", {}, None, None, None)
+    assert "https" not in bypassed["proxies"]
+
+
 def test_redact_masks_tokens_and_url_passwords(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("SOURCES__INTERCOM__ACCESS_TOKEN", "tok-secret-123")
     monkeypatch.setenv("DATABASE_URL", "postgresql://u:pa55word@h:5432/db")

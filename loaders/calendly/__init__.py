@@ -40,7 +40,7 @@ from loaders.calendly.settings import (
     NO_SHOW_WINDOW_DAYS,
     PAGE_SIZE,
 )
-from loaders.common import RetryingSession, prefetched, quarantine_row, quarantined
+from loaders.common import RetryingSession, prefetched, quarantine_row, quarantined, selector
 
 SOURCE = "calendly"
 
@@ -111,7 +111,9 @@ def calendly_source(
             "min_start_time": iso(plan.min_start_time),
         }
         newest = plan.changed_after
-        for page in prefetched(client.paginate(EVENTS_PATH, params=params, data_selector="collection")):
+        for page in prefetched(
+            client.paginate(EVENTS_PATH, params=params, data_selector=selector("collection"))
+        ):
             page.response.raise_for_status()  # a 429/5xx that outlasted the retries
             chosen, bad = [], []
             for record in page:
@@ -151,7 +153,7 @@ def calendly_source(
         """The invitees of one event, page by page: (loadable, quarantine rows)."""
         pages = []
         path = INVITEES_PATH.format(uuid=event_uuid(event))
-        for page in client.paginate(path, params={"count": page_size}, data_selector="collection"):
+        for page in client.paginate(path, params={"count": page_size}, data_selector=selector("collection")):
             page.response.raise_for_status()
             good, bad = [], []
             for record in page:

@@ -19,7 +19,7 @@ import dlt
 from dlt.sources.helpers.rest_client import RESTClient
 from dlt.sources.helpers.rest_client.auth import BearerTokenAuth
 
-from loaders.common import RetryingSession, checked_records, prefetched
+from loaders.common import RetryingSession, checked_records, prefetched, selector
 from loaders.stripe.helpers import Changes, StripePaginator, changes_of, checked, needs_full_sync
 from loaders.stripe.settings import (
     ALWAYS_LISTED,
@@ -75,7 +75,9 @@ def stripe_source(
         return response.json()
 
     def listing(path: str, params: dict[str, Any] | None = None) -> Iterator[list[Any]]:
-        pages = client.paginate(path, params={"limit": page_size, **(params or {})}, data_selector="data")
+        pages = client.paginate(
+            path, params={"limit": page_size, **(params or {})}, data_selector=selector("data")
+        )
         for page in prefetched(pages):
             page.response.raise_for_status()
             yield page
