@@ -18,7 +18,7 @@ from dlt.sources.helpers.rest_client import RESTClient
 from dlt.sources.helpers.rest_client.auth import BearerTokenAuth
 from dlt.sources.helpers.rest_client.paginators import JSONResponseCursorPaginator
 
-from loaders.common import RetryingSession, checked_records, quarantined, selector, split_page
+from loaders.common import RetryingSession, checked_records, prefetched, quarantined, selector, split_page
 from loaders.hubspot.helpers import (
     association_pages,
     associations_by_id,
@@ -175,8 +175,8 @@ def hubspot_source(
             "properties.lastmodifieddate", initial_value=None, on_cursor_value_missing="include"
         ),
     ) -> Iterator[Any]:
-        for page in search_windows(
-            client, "contacts", CONTACT_PROPERTIES, *window(modified), page_size, search_cap
+        for page in prefetched(
+            search_windows(client, "contacts", CONTACT_PROPERTIES, *window(modified), page_size, search_cap)
         ):
             yield from checked_records(SOURCE, "contacts", page, typed_contact)
 
@@ -186,8 +186,8 @@ def hubspot_source(
             "properties.hs_lastmodifieddate", initial_value=None, on_cursor_value_missing="include"
         ),
     ) -> Iterator[Any]:
-        for page in search_windows(
-            client, "companies", COMPANY_PROPERTIES, *window(modified), page_size, search_cap
+        for page in prefetched(
+            search_windows(client, "companies", COMPANY_PROPERTIES, *window(modified), page_size, search_cap)
         ):
             yield from checked_records(SOURCE, "companies", page, typed_company)
 
@@ -204,8 +204,8 @@ def hubspot_source(
         ),
     ) -> Iterator[Any]:
         batch: list[dict[str, Any]] = []
-        for page in search_windows(
-            client, "deals", DEAL_PROPERTIES, *window(modified), page_size, search_cap
+        for page in prefetched(
+            search_windows(client, "deals", DEAL_PROPERTIES, *window(modified), page_size, search_cap)
         ):
             good, bad = split_page(SOURCE, "deals", page, typed_deal)
             batch.extend(good)
