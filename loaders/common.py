@@ -169,6 +169,18 @@ def selector(path: str) -> TJsonPath:
     return compile_path(path)
 
 
+def pages_of(
+    client: Any, path: str, data: str, read_ahead: Callable[[Any], bool] | None = None, **request: Any
+) -> Iterator[Any]:
+    """Every page of a paginated listing (``data``: where an answer holds its records) through ``client``
+    (a dlt RESTClient with the vendor's paginator), read ahead of the caller (``prefetched``); an error
+    answer that outlasted the session's retries is raised. ``request``: paginate's method, params, json."""
+    pages = client.paginate(path, data_selector=selector(data), **request)
+    for page in prefetched(pages, read_ahead):
+        page.response.raise_for_status()
+        yield page
+
+
 _DONE = object()
 
 

@@ -40,7 +40,7 @@ from loaders.calendly.settings import (
     NO_SHOW_WINDOW_DAYS,
     PAGE_SIZE,
 )
-from loaders.common import RetryingSession, prefetched, quarantine_row, quarantined, selector
+from loaders.common import RetryingSession, pages_of, quarantine_row, quarantined, selector
 
 SOURCE = "calendly"
 
@@ -111,10 +111,7 @@ def calendly_source(
             "min_start_time": iso(plan.min_start_time),
         }
         newest = plan.changed_after
-        for page in prefetched(
-            client.paginate(EVENTS_PATH, params=params, data_selector=selector("collection"))
-        ):
-            page.response.raise_for_status()  # a 429/5xx that outlasted the retries
+        for page in pages_of(client, EVENTS_PATH, "collection", params=params):
             chosen, bad = [], []
             for record in page:
                 event, problem = typed_event(record)
@@ -153,6 +150,7 @@ def calendly_source(
         """The invitees of one event, page by page: (loadable, quarantine rows)."""
         pages = []
         path = INVITEES_PATH.format(uuid=event_uuid(event))
+        # one or two pages, read here in one of the `concurrency` threads: no reading ahead
         for page in client.paginate(path, params={"count": page_size}, data_selector=selector("collection")):
             page.response.raise_for_status()
             good, bad = [], []

@@ -29,7 +29,7 @@ from loaders.chartmogul.settings import (
     DEFAULT_BASE_URL,
     PER_PAGE,
 )
-from loaders.common import RetryingSession, checked_records, prefetched, selector
+from loaders.common import RetryingSession, checked_records, pages_of
 
 SOURCE = "chartmogul"
 
@@ -63,12 +63,7 @@ def chartmogul_source(
     client = make_client(access_token, base_url, session)
 
     def listing(path: str, params: dict[str, Any]) -> Iterator[list[Any]]:
-        pages = client.paginate(
-            path, params={"per_page": per_page, **params}, data_selector=selector("entries")
-        )
-        for page in prefetched(pages):
-            page.response.raise_for_status()
-            yield page
+        yield from pages_of(client, path, "entries", params={"per_page": per_page, **params})
 
     @dlt.resource(name="customers", primary_key="uuid", write_disposition="merge", columns=CUSTOMER_COLUMNS)
     def customers() -> Iterator[Any]:

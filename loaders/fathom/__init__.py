@@ -19,7 +19,7 @@ from dlt.sources.helpers.rest_client import RESTClient
 from dlt.sources.helpers.rest_client.auth import APIKeyAuth
 from dlt.sources.helpers.rest_client.paginators import JSONResponseCursorPaginator
 
-from loaders.common import RetryingSession, prefetched, quarantined, selector, split_page
+from loaders.common import RetryingSession, pages_of, quarantined, split_page
 from loaders.fathom.helpers import created_after, iso, typed_meeting
 from loaders.fathom.settings import (
     DEFAULT_BASE_URL,
@@ -84,10 +84,7 @@ def fathom_source(
         if transcripts:
             params["include_transcript"] = "true"
         newest = state.get("created_at")
-        for page in prefetched(
-            client.paginate(MEETINGS_PATH, params=params, data_selector=selector("items"))
-        ):
-            page.response.raise_for_status()  # a 429/5xx that outlasted the retries
+        for page in pages_of(client, MEETINGS_PATH, "items", params=params):
             good, bad = split_page(SOURCE, "meetings", page, typed_meeting)
             for meeting in good:
                 if not transcripts:

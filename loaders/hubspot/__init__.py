@@ -18,7 +18,7 @@ from dlt.sources.helpers.rest_client import RESTClient
 from dlt.sources.helpers.rest_client.auth import BearerTokenAuth
 from dlt.sources.helpers.rest_client.paginators import JSONResponseCursorPaginator
 
-from loaders.common import RetryingSession, checked_records, prefetched, quarantined, selector, split_page
+from loaders.common import RetryingSession, checked_records, pages_of, prefetched, quarantined, split_page
 from loaders.hubspot.helpers import (
     association_pages,
     associations_by_id,
@@ -221,8 +221,6 @@ def hubspot_source(
         # Active owners and, in a second listing, archived ones: AMs who left but may still own records.
         for archived in ("false", "true"):
             params = {"limit": OWNERS_PAGE_SIZE, "archived": archived}
-            for page in client.paginate(OWNERS_PATH, params=params, data_selector=selector("results")):
-                page.response.raise_for_status()  # a 429/5xx that outlasted the retries
-                yield page
+            yield from pages_of(client, OWNERS_PATH, "results", params=params)
 
     return [contacts, companies, deals, owners]

@@ -15,7 +15,7 @@ from dlt.sources.helpers.rest_client import RESTClient
 from dlt.sources.helpers.rest_client.auth import BearerTokenAuth
 from dlt.sources.helpers.rest_client.paginators import JSONResponseCursorPaginator
 
-from loaders.common import RetryingSession, checked_records, prefetched, selector
+from loaders.common import RetryingSession, checked_records, pages_of
 from loaders.intercom.helpers import (
     beyond_cursor,
     contact_problem,
@@ -57,8 +57,14 @@ def _search(
     """The search's pages, newest first, read ahead of the caller until a page reaches back to the cursor:
     the incremental resource may stop there (later pages hold the overlap day it already has)."""
     body = search_body(last_updated_at, per_page)
-    pages = client.paginate(path, method="POST", json=body, data_selector=selector(data_selector))
-    yield from prefetched(pages, lambda page: beyond_cursor(page, last_updated_at))
+    yield from pages_of(
+        client,
+        path,
+        data_selector,
+        lambda page: beyond_cursor(page, last_updated_at),
+        method="POST",
+        json=body,
+    )
 
 
 @dlt.source(name=SOURCE, max_table_nesting=3)

@@ -19,7 +19,7 @@ import dlt
 from dlt.sources.helpers.rest_client import RESTClient
 from dlt.sources.helpers.rest_client.auth import BearerTokenAuth
 
-from loaders.common import RetryingSession, checked_records, prefetched, selector
+from loaders.common import RetryingSession, checked_records, pages_of
 from loaders.stripe.helpers import Changes, StripePaginator, changes_of, checked, needs_full_sync
 from loaders.stripe.settings import (
     ALWAYS_LISTED,
@@ -75,12 +75,7 @@ def stripe_source(
         return response.json()
 
     def listing(path: str, params: dict[str, Any] | None = None) -> Iterator[list[Any]]:
-        pages = client.paginate(
-            path, params={"limit": page_size, **(params or {})}, data_selector=selector("data")
-        )
-        for page in prefetched(pages):
-            page.response.raise_for_status()
-            yield page
+        yield from pages_of(client, path, "data", params={"limit": page_size, **(params or {})})
 
     def changes() -> Changes | None:
         """The events since the cursor (None: list everything). Read once per sync, shared by every

@@ -16,7 +16,7 @@ import dlt
 from dlt.sources.helpers.rest_client import RESTClient
 from dlt.sources.helpers.rest_client.auth import BearerTokenAuth
 
-from loaders.common import RetryingSession, checked_records, prefetched, selector
+from loaders.common import RetryingSession, checked_records, pages_of
 from loaders.userflow.helpers import StartingAfterPaginator, typed_session, typed_user
 from loaders.userflow.settings import (
     API_VERSION,
@@ -60,9 +60,7 @@ def userflow_source(
     client = make_client(access_token, base_url, session)
 
     def listed(path: str, entity: str, check: Any, params: dict[str, Any]) -> Iterator[Any]:
-        pages = client.paginate(path, params={"limit": page_size, **params}, data_selector=selector("data"))
-        for page in prefetched(pages):
-            page.response.raise_for_status()  # a 429/5xx that outlasted the retries
+        for page in pages_of(client, path, "data", params={"limit": page_size, **params}):
             yield from checked_records(SOURCE, entity, page, check)
 
     @dlt.resource(name="users", primary_key="id", write_disposition="merge", columns=USER_COLUMNS)
