@@ -246,15 +246,17 @@ def listed_since(crm: CRM, since: float) -> list[tuple[int, int]]:
 
 
 class InFlight(RetryingSession):
-    """A session that holds each invitee request a moment and records how many were in flight at once."""
+    """A session that holds each request to a path containing `fragment` a moment and records how many
+    were in flight at once."""
 
-    def __init__(self) -> None:
+    def __init__(self, fragment: str) -> None:
         super().__init__()
+        self.fragment = fragment
         self.now = self.peak = 0
         self.lock = threading.Lock()
 
     def send(self, request: Any, **kwargs: Any) -> Any:
-        if "/invitees" not in request.url:
+        if self.fragment not in request.url:
             return super().send(request, **kwargs)
         with self.lock:
             self.now += 1
@@ -269,7 +271,7 @@ class InFlight(RetryingSession):
 
 @pytest.mark.parametrize("concurrency", [1, 4])
 def test_calendly_reads_invitees_concurrently_in_the_events_order(box: Box, concurrency: int) -> None:
-    session = InFlight()
+    session = InFlight("/invitees")
     source = SOURCES["calendly"].load()(
         access_token=TOKEN,
         base_url=f"{box.server.base_url}/calendly",

@@ -9,8 +9,9 @@ from pathlib import Path
 
 import pytest
 from conftest import AS_OF, TOKEN
-from test_loaders_crm import Box, per_path
+from test_loaders_crm import Box, InFlight, per_path
 
+from loaders import SOURCES
 from sandbox.server import start_in_thread
 from sandbox.stripe import EVENT_DAYS
 
@@ -68,6 +69,33 @@ def test_stripe_full_then_incremental_sync_at_the_minimum_of_requests(box: Box) 
         f" where s.id in ({', '.join(repr(s['id']) for s in changed)})"
     )
     assert {quantity for _, quantity in quantities} == {7}
+
+
+@pytest.mark.parametrize("concurrency", [1, 4])
+def test_stripe_reads_the_changed_objects_concurrently_in_the_ids_order(box: Box, concurrency: int) -> None:
+    api = box.server.vendors["stripe"]
+    box.sync("stripe", now=api.today())
+    active = [s for s in api.ledger().objects["subscriptions"] if s["status"] == "active"][:8]
+    box.control("POST", "stripe/subscriptions", {"changes": [{"id": s["id"], "quantity": 9} for s in active]})
+    session = InFlight("/v1/subscriptions/")
+    source = SOURCES["stripe"].load()(
+        access_token=TOKEN,
+        base_url=f"{box.server.base_url}/stripe",
+        session=session,
+        concurrency=concurrency,
+        now=api.today(),
+    )
+    read: list[str] = []
+    source.resources["subscriptions"].add_map(lambda row: read.append(row.get("id")) or row)
+    box.pipeline("stripe").run(source)
+    assert session.peak == concurrency
+    assert read == sorted(s["id"] for s in active)
+    quantities = box.query(
+        "select distinct i.quantity from raw_stripe.subscriptions s"
+        " join raw_stripe.subscriptions__items__data i on i._dlt_parent_id = s._dlt_id"
+        f" where s.id in ({', '.join(repr(s['id']) for s in active)})"
+    )
+    assert quantities == [(9,)]
 
 
 def test_stripe_cursor_older_than_the_events_window_relists_everything(box: Box) -> None:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import dlt
@@ -25,6 +26,7 @@ from loaders.stripe.settings import (
     ALWAYS_LISTED,
     API_VERSION,
     COLUMNS,
+    CONCURRENCY,
     DEFAULT_BASE_URL,
     EVENTS_PATH,
     INVOICE_LINES_PATH,
@@ -54,6 +56,7 @@ def stripe_source(
     access_token: str = dlt.secrets.value,
     base_url: str = DEFAULT_BASE_URL,
     page_size: int = PAGE_SIZE,
+    concurrency: int = CONCURRENCY,
     session: RetryingSession | None = None,
     now: int | None = None,
 ) -> Any:
@@ -63,11 +66,15 @@ def stripe_source(
         access_token: secret or restricted read key (``SOURCES__STRIPE__ACCESS_TOKEN``).
         base_url: API base URL (``SOURCES__STRIPE__BASE_URL``), e.g. a proxy or the sandbox.
         page_size: objects per list page; 100 is Stripe's maximum.
+        concurrency: reads by id in flight at once (``SOURCES__STRIPE__CONCURRENCY``): the objects an
+            incremental sync's events name, and the lines of invoices with more than 10.
         session: HTTP session to use (tests and ``gtm sync`` pass one to count requests).
         now: Unix seconds taken as now for the 30-day events window (default: the clock).
     """
     client = make_client(access_token, base_url, session)
     plan: dict[str, Any] = {}
+    # one request per object read by id: `concurrency` in flight at once, the results in the ids' order
+    reads = ThreadPoolExecutor(max_workers=max(1, concurrency), thread_name_prefix="stripe")
 
     def get(path: str, params: dict[str, Any] | None = None) -> dict:
         response = client.get(path, params=params)
@@ -125,12 +132,11 @@ def stripe_source(
                     for page in listing(LIST_PATHS[name], {"charge": charge})
                 )
             else:
-                pages = iter(
-                    [[get(f"{LIST_PATHS[name]}/{object_id}") for object_id in sorted(found.ids[name])]]
-                )
+                paths = [f"{LIST_PATHS[name]}/{object_id}" for object_id in sorted(found.ids[name])]
+                pages = iter([list(reads.map(get, paths))])
             for page in pages:
                 if name == "invoices":
-                    page = [with_all_lines(invoice) for invoice in page]
+                    page = list(reads.map(with_all_lines, page))
                 yield from checked_records(SOURCE, name, page, checked)
 
         return resource

@@ -7,6 +7,8 @@ DEFAULT_BASE_URL = "https://api.stripe.com"
 # later versions moved them. Every request pins it.
 API_VERSION = "2024-06-20"
 PAGE_SIZE = 100  # the largest `limit` Stripe's list endpoints accept
+# Reads by id in flight at once (Stripe allows 100 read requests a second in live mode, 25 in test mode).
+CONCURRENCY = 4
 # Stripe lists events of the last 30 days only; a cursor older than this (less a margin for a slow sync)
 # means changes may have been missed, so the sync re-lists everything.
 EVENTS_DAYS = 30
