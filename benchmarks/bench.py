@@ -29,6 +29,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from seed_baseline import run as run_seed_baseline  # noqa: E402
+from seed_baseline import search  # noqa: E402
 
 TOKEN = "bench-token"
 TINY = 200
@@ -147,35 +148,20 @@ def server_share(base: str) -> tuple[float, int]:
     reads them (dlt takes turns between the two resources and each reads its next page ahead)."""
     from concurrent.futures import ThreadPoolExecutor
 
-    started = time.perf_counter()
-    with ThreadPoolExecutor(max_workers=2) as pool:
-        found = pool.map(
-            lambda listing: len(plain_search(f"{base}/intercom/{listing[0]}/search", listing[1])),
-            [("contacts", "data"), ("conversations", "conversations")],
-        )
-        records = sum(found)
-    return time.perf_counter() - started, records
-
-
-def plain_search(url: str, key: str) -> list[dict]:
-    """Every record of an Intercom search, page after page, with the body the loader sends."""
     import requests
 
     from loaders.intercom.helpers import search_body
 
-    session = requests.Session()
-    session.headers.update({"Authorization": f"Bearer {TOKEN}", "Intercom-Version": "2.11"})
-    body = search_body(None)
-    records: list[dict] = []
-    while True:
-        page = session.post(url, json=body, timeout=60)
-        page.raise_for_status()
-        payload = page.json()
-        records += payload[key]
-        after = (payload.get("pages") or {}).get("next", {}).get("starting_after")
-        if not after:
-            return records
-        body["pagination"]["starting_after"] = after
+    def read(listing: tuple[str, str]) -> int:
+        session = requests.Session()
+        session.headers.update({"Authorization": f"Bearer {TOKEN}", "Intercom-Version": "2.11"})
+        url = f"{base}/intercom/{listing[0]}/search"
+        return len(search(session, url, listing[1], search_body(None)))
+
+    started = time.perf_counter()
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        records = sum(pool.map(read, [("contacts", "data"), ("conversations", "conversations")]))
+    return time.perf_counter() - started, records
 
 
 def control(base: str, path: str, body: object = None) -> dict:

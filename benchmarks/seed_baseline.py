@@ -24,8 +24,11 @@ CANCEL_WORDS = ("cancel", "cancellation", "cancelling", "churn", "leaving", "swi
 MONTHLY = {"day": 30.0, "week": 52.0 / 12, "month": 1.0, "year": 1.0 / 12}
 
 
-def search(session: requests.Session, url: str, key: str) -> list[dict[str, Any]]:
-    body: dict[str, Any] = {
+def search(
+    session: requests.Session, url: str, key: str, body: dict[str, Any] | None = None
+) -> list[dict[str, Any]]:
+    """Every record of an Intercom search, page after page (``body``: the seed's, unless given)."""
+    body = body or {
         "query": {"field": "updated_at", "operator": ">", "value": 0},
         "pagination": {"per_page": 150},
     }
