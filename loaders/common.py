@@ -96,7 +96,7 @@ class RetryingSession(requests.Session):
         self.max_delay = max_delay
         self.timeout = timeout
         self.requests_made = 0
-        self._counting = threading.Lock()  # loaders send from several threads (prefetched, Calendly)
+        self._lock = threading.Lock()  # loaders send from several threads (prefetched, concurrency)
         self._environment: dict[tuple[str, str], dict[str, Any]] = {}
         self._sleep = sleep
         adapter = HTTPAdapter(pool_maxsize=8)
@@ -112,11 +112,11 @@ class RetryingSession(requests.Session):
         if proxies or stream is not None or verify is not None or cert is not None or not url:
             return super().merge_environment_settings(url, proxies, stream, verify, cert)
         host = urlsplit(url)[:2]
-        with self._counting:
+        with self._lock:
             settings = self._environment.get(host)
         if settings is None:
             settings = super().merge_environment_settings(url, {}, None, None, None)
-            with self._counting:
+            with self._lock:
                 self._environment[host] = settings
         return {**settings, "proxies": dict(settings["proxies"])}
 
@@ -134,7 +134,7 @@ class RetryingSession(requests.Session):
     def _send_with_retries(self, request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:
         for attempt in range(self.max_attempts):
             last = attempt == self.max_attempts - 1
-            with self._counting:
+            with self._lock:
                 self.requests_made += 1
             try:
                 response = super().send(request, **kwargs)
