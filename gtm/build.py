@@ -25,6 +25,11 @@ from gtm.warehouse import check_writable, connect
 
 # dbt's advice: unit tests run in development and CI (tests/test_dbt_unit_tests.py), not in production
 PRODUCTION_EXCLUDE = ["--exclude-resource-type", "unit_test"]
+# dbt's JSON artifacts (target/manifest.json, run_results.json): dbt writes the manifest after parsing and
+# again after the run, about 2 s of a small build's 10, for catalog and monitoring tools that a cron build
+# does not feed. `make docs` (dbt docs generate) writes the manifest with the catalog; DBT_WRITE_JSON=true
+# (dbt's own setting) makes gtm's builds write them too.
+ARTIFACTS = "DBT_WRITE_JSON"
 _manifests: dict[str, Any] = {}
 
 
@@ -139,12 +144,13 @@ def run_dbt(
     # one parsed project per (project, warehouse, vars) for the life of this process
     key = json.dumps([str(project_dir), settings.warehouse, extra_vars or {}], sort_keys=True, default=str)
     if keep_parsed and key not in _manifests:
-        # the build writes manifest.json; the parse only refreshes target/partial_parse.msgpack
+        # the parse only refreshes target/partial_parse.msgpack; the build writes the artifacts if asked
         parsed = dbtRunner(callbacks=[dbt_log(settings)]).invoke(["parse", "--no-write-json", *flags])
         _manifests[key] = checked(parsed, "parse", settings).result
     try:
         runner = dbtRunner(manifest=_manifests.get(key), callbacks=[dbt_log(settings)])
-        result = runner.invoke([*args, *flags])
+        artifacts = [] if ARTIFACTS in os.environ else ["--no-write-json"]
+        result = runner.invoke([*args, *flags, *artifacts])
     finally:
         release_duckdb()
     return checked(result, args[0], settings).result

@@ -16,10 +16,11 @@ pytestmark = pytest.mark.parametrize("warehouse", ["duckdb"], indirect=True)
 def test_build_summary_verbose_partial_parse_and_failures(warehouse: Warehouse, sandbox: Sandbox) -> None:
     warehouse.gtm("sync", env=sandbox.env())
 
-    built = warehouse.gtm("build")
+    built = warehouse.gtm("build", env={"DBT_WRITE_JSON": "true"})  # dbt's JSON artifacts, on request
     summary = [line for line in built.stderr.splitlines() if line.startswith("dbt build:")]
     assert len(summary) == 1, built.stderr
-    manifest = json.loads((Path(warehouse.env["DBT_TARGET_PATH"]) / "manifest.json").read_text())
+    target = Path(warehouse.env["DBT_TARGET_PATH"])
+    manifest = json.loads((target / "manifest.json").read_text())
     manifest_tests = sum(n["resource_type"] == "test" for n in manifest["nodes"].values())
     models = sum(n["resource_type"] == "model" for n in manifest["nodes"].values())
     # every model and data test ran, none of dbt's unit tests (they run in tests/test_dbt_unit_tests.py)
@@ -44,8 +45,12 @@ def test_build_summary_verbose_partial_parse_and_failures(warehouse: Warehouse, 
     assert health == [{"comment": "health_base minus penalties, clamped to 0..100, rounded half-up."}]
 
     # `gtm run` builds and then alerts from the same process: the warehouse is free again after dbt
+    artifacts = [target / "manifest.json", target / "run_results.json"]
+    for path in artifacts:
+        path.unlink()
     ran = warehouse.gtm("run", env=sandbox.env())
     assert "dbt build: " in ran.stderr and "0 failed" in ran.stderr
+    assert not any(path.exists() for path in artifacts)  # unless asked, a build writes no JSON artifacts
 
     # a new as-of date reuses the parsed project: no file is parsed again
     logged = len(log.read_text())

@@ -27,9 +27,10 @@
         from information_schema.columns
         where table_schema in ('{{ schemas | join("', '") }}')
     {%- endset -%}
-    {%- set present = [] -%}
+    {#- a dict, not a list: each of the ~500 documented columns is looked up among thousands -#}
+    {%- set present = {} -%}
     {%- for row in run_query(catalog).rows -%}
-        {%- do present.append(row[0] ~ "." ~ row[1] ~ "." ~ row[2]) -%}
+        {%- do present.update({row[0] ~ "." ~ row[1] ~ "." ~ row[2]: true}) -%}
     {%- endfor -%}
     {%- set statements = [] -%}
     {%- for node in nodes -%}
