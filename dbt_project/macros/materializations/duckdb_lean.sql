@@ -4,9 +4,9 @@
     after the commit, and ask the catalog about foreign keys and indexes first: about ten statements per
     model, each a round of Jinja and events in dbt, which is most of what a small build costs. DuckDB runs
     DDL inside the transaction, so replacing the relation in one transaction is as atomic: a killed build
-    leaves the old relation or the new one, never neither. A table is one `create or replace`; one with an
-    enforced contract (columns, types, constraints) still goes through dbt's create_table_as. PostgreSQL
-    keeps dbt's versions. -#}
+    leaves the old relation or the new one, never neither. A table is one `create or replace` (with an
+    enforced contract: dbt's column check, then the declared columns and constraints, then the rows).
+    PostgreSQL keeps dbt's versions. -#}
 
 {% materialization view, adapter="duckdb" %}
     {%- set existing_relation = load_cached_relation(this) -%}
@@ -36,24 +36,20 @@
     {%- if existing_relation is not none and not existing_relation.is_table %}
     {{ adapter.drop_relation(existing_relation) }}
     {%- endif %}
-    {%- if config.get("contract").enforced %}
-    {#- the contract's columns and types: dbt's create_table_as under a new name, then in its place -#}
-    {%- set intermediate_relation = make_intermediate_relation(target_relation) -%}
     {% call statement("main") -%}
-        drop table if exists {{ intermediate_relation }};
-        {{ create_table_as(False, intermediate_relation, compiled_code) }}
-    {%- endcall %}
-    {%- if existing_relation is not none and existing_relation.is_table %}
-    {{ adapter.drop_relation(existing_relation) }}
-    {%- endif %}
-    {{ adapter.rename_relation(intermediate_relation, target_relation) }}
-    {%- else %}
-    {% call statement("main") -%}
+        {%- if config.get("contract").enforced %}
+        {#- dbt's contract: the query's columns and types checked first, the table made with them -#}
+        {{ get_assert_columns_equivalent(compiled_code) }}
+        create or replace table {{ target_relation }} {{ get_table_columns_and_constraints() }};
+        insert into {{ target_relation }} {{ get_column_names() }} (
+            {{ get_select_subquery(compiled_code) }}
+        );
+        {%- else %}
         create or replace table {{ target_relation }} as (
             {{ compiled_code }}
         );
+        {%- endif %}
     {%- endcall %}
-    {%- endif %}
     {% do create_indexes(target_relation) %}
     {% do persist_docs(target_relation, model) %}
     {{ run_hooks(post_hooks, inside_transaction=True) }}
