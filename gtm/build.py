@@ -26,9 +26,9 @@ from gtm.warehouse import check_writable, connect
 # dbt's advice: unit tests run in development and CI (tests/test_dbt_unit_tests.py), not in production
 PRODUCTION_EXCLUDE = ["--exclude-resource-type", "unit_test"]
 # dbt's JSON artifacts (target/manifest.json, run_results.json): dbt writes the manifest after parsing and
-# again after the run, about 2 s of a small build's 10, for catalog and monitoring tools that a cron build
-# does not feed. `make docs` (dbt docs generate) writes the manifest with the catalog; DBT_WRITE_JSON=true
-# (dbt's own setting) makes gtm's builds write them too.
+# again after the run, about 0.7 s of a small build (docs/benchmarks.md), for catalog and monitoring tools
+# that a cron build does not feed. `make docs` (dbt docs generate) writes the manifest with the catalog;
+# DBT_WRITE_JSON=true (dbt's own setting) makes gtm's builds write them too.
 ARTIFACTS = "DBT_WRITE_JSON"
 _manifests: dict[str, Any] = {}
 
