@@ -29,6 +29,19 @@ PG_ADMIN_URL = os.environ.get("GTM_TEST_PG_URL", "postgresql://postgres@127.0.0.
 WAREHOUSES = ["duckdb", "postgres"]
 
 
+def dbt_cli(project: Path, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    """The venv's `dbt` command in a subprocess, as a user runs it: from `project`, with its profiles.yml."""
+    return subprocess.run(
+        [str(Path(sys.executable).with_name("dbt")), *args, "--profiles-dir", str(project)],
+        cwd=project,
+        env={**os.environ, **(env or {})},
+        text=True,
+        capture_output=True,
+        timeout=900,
+        check=False,
+    )
+
+
 def pytest_configure(config: pytest.Config) -> None:
     os.environ.setdefault("DO_NOT_TRACK", "1")
     os.environ.setdefault("RUNTIME__DLTHUB_TELEMETRY", "false")

@@ -5,28 +5,18 @@ need), then every unit test against its given rows."""
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
-from conftest import PROJECT_DIR, Warehouse
+from conftest import PROJECT_DIR, Warehouse, dbt_cli
 
 from gtm.build import ensure_profile
 
 
 def dbt(warehouse: Warehouse, *args: str) -> subprocess.CompletedProcess[str]:
     ensure_profile(PROJECT_DIR)
-    return subprocess.run(
-        [str(Path(sys.executable).with_name("dbt")), *args, "--profiles-dir", str(PROJECT_DIR)],
-        cwd=PROJECT_DIR,
-        env={**os.environ, **warehouse.env},
-        text=True,
-        capture_output=True,
-        timeout=900,
-        check=False,
-    )
+    return dbt_cli(PROJECT_DIR, *args, env=warehouse.env)
 
 
 def run_results(warehouse: Warehouse) -> list[dict]:

@@ -4,15 +4,13 @@ query's columns and the declared constraints, and a model that fails keeps the r
 
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import duckdb
 import pytest
-from conftest import PROJECT_DIR
+from conftest import PROJECT_DIR, dbt_cli
 
 PROJECT = """
 name: lean
@@ -61,15 +59,7 @@ def project(tmp_path: Path) -> Path:
 
 
 def dbt(project: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [str(Path(sys.executable).with_name("dbt")), "run", "--profiles-dir", str(project), *args],
-        cwd=project,
-        env={**os.environ, "DO_NOT_TRACK": "1"},
-        text=True,
-        capture_output=True,
-        timeout=300,
-        check=False,
-    )
+    return dbt_cli(project, "run", *args)
 
 
 def rows(project: Path, sql: str) -> list[tuple]:
