@@ -15,12 +15,17 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import dlt
+import orjson
 import requests
 from dlt.common.jsonpath import TJsonPath, compile_path
 from requests.adapters import HTTPAdapter
 from requests.hooks import dispatch_hook
 
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
+# Nineteen digits in a row may be an integer beyond 64 bits, which orjson would read as a float (is_json):
+# looked for as nineteen 1s in the body with every digit made a 1 (a tenth of the time of a regex search).
+DIGITS_AS_ONES = bytes(ord("1") if ord("0") <= byte <= ord("9") else ord("0") for byte in range(256))
+NINETEEN_DIGITS = b"1" * 19
 # An X-RateLimit-Reset at least this large is an epoch second; a smaller one counts seconds from now.
 EPOCH_SECONDS_SINCE_2001 = 1_000_000_000
 
@@ -262,14 +267,22 @@ def is_json(response: requests.Response) -> bool:
     """Whether an answer's body parses as JSON (an empty body counts: nothing to parse).
 
     The parsed body is kept as the answer's ``json()``, so the paginator does not parse each page a second
-    time. Python's own parser, not orjson: orjson reads an integer beyond 64 bits as a float, and such a
-    value must reach value_problem as the integer it is, to be quarantined."""
-    if not response.content.strip():
+    time. orjson parses (4-5 times faster than Python's parser, a tenth of a loader's CPU) unless the body
+    holds a run of 19 digits or more: orjson reads an integer beyond 64 bits as a float, and such a value
+    must reach value_problem as the integer it is, to be quarantined. What orjson refuses (NaN, Infinity,
+    a number too large for a float) goes to Python's parser, which reads it for value_problem to name."""
+    body = response.content
+    if not body.strip():
         return True
     try:
-        parsed = json.loads(response.content)
+        if NINETEEN_DIGITS in body.translate(DIGITS_AS_ONES):
+            raise ValueError("Python's parser keeps integers beyond 64 bits")
+        parsed = orjson.loads(body)
     except ValueError:
-        return False
+        try:
+            parsed = json.loads(body)
+        except ValueError:
+            return False
     response.json = lambda **_: parsed  # type: ignore[method-assign]
     return True
 
@@ -295,11 +308,25 @@ def quarantine_row(source: str, entity: str, record: Any, reason: str) -> dict[s
     }
 
 
+def quarantining(*resources: Any) -> list[Any]:
+    """The resources of a source, each with the ``quarantine`` table declared as a table variant of its own
+    (QUARANTINE_HINTS), where ``quarantined`` sends their rejected records by name. Every resource that
+    quarantines must be declared: a source returns ``quarantining(...)``.
+
+    Declared once, not with each batch: dlt takes hints that come with an item as a change to the resource
+    and computes every table schema of the resource again for its next batch (about 10 ms a page, a sixth of
+    the Intercom loader's CPU when most pages hold a bad record)."""
+    for resource in resources:
+        resource.merge_hints(QUARANTINE_HINTS, create_table_variant=True)
+    return list(resources)
+
+
 def quarantined(rows: list[dict[str, Any]]) -> Iterator[Any]:
-    """What a resource yields for a page's quarantine rows: one batch routed to the ``quarantine`` table
-    (dlt computes a batch's table schema once; a row at a time cost a sync about 15 ms per bad record)."""
+    """What a resource declared by ``quarantining`` yields for a page's quarantine rows: one batch routed
+    to its ``quarantine`` table variant (dlt computes a batch's table schema once; a row at a time cost a
+    sync about 15 ms per bad record)."""
     if rows:
-        yield dlt.mark.with_hints(rows, QUARANTINE_HINTS, create_table_variant=True)
+        yield dlt.mark.with_table_name(rows, QUARANTINE_TABLE)
 
 
 def split_page(

@@ -10,7 +10,7 @@ import requests
 from conftest import TOKEN
 
 from gtm.errors import redact
-from loaders.common import RetryingSession, prefetched, retry_delay, timestamp_problem
+from loaders.common import RetryingSession, is_json, prefetched, retry_delay, timestamp_problem, value_problem
 from loaders.intercom.helpers import beyond_cursor, contact_problem, conversation_problem, search_body
 
 
@@ -64,6 +64,44 @@ def _response(status: int, **headers: str) -> requests.Response:
     response.status_code = status
     response.headers.update(headers)
     return response
+
+
+def answer(body: bytes) -> requests.Response:
+    response = requests.Response()
+    response._content = body
+    return response
+
+
+BEYOND_64_BITS = "a exceeds the 64-bit integer range"
+
+
+@pytest.mark.parametrize(
+    ("body", "value", "problem"),
+    [
+        (b'{"a": 9223372036854775807, "b": [1.5, "x", null]}', {"a": 2**63 - 1, "b": [1.5, "x", None]}, None),
+        (b'{"a": 123456789012345678901234}', {"a": 123456789012345678901234}, BEYOND_64_BITS),
+        (b'{"a": -9223372036854775809}', {"a": -(2**63) - 1}, BEYOND_64_BITS),
+        (b'{"a": 18446744073709551616}', {"a": 2**64}, BEYOND_64_BITS),
+        (b'{"a": 1e400}', {"a": float("inf")}, "a is not a finite number"),
+        (b'{"a": "\\ud800"}', {"a": "\ud800"}, None),
+    ],
+)
+def test_an_answer_is_parsed_once_and_keeps_every_integer_exact(
+    body: bytes, value: dict[str, object], problem: str | None
+) -> None:
+    response = answer(body)
+    assert is_json(response)
+    assert response.json() == value
+    assert type(response.json()["a"]) is type(value["a"])  # an integer stays an integer, not a float
+    assert value_problem(response.json()) == problem
+
+
+def test_an_answer_that_is_not_json_is_told_apart() -> None:
+    assert not is_json(answer(b"<html>502 Bad Gateway</html>"))
+    assert not is_json(answer(b'{"a": 1'))
+    assert is_json(answer(b"  "))  # nothing to parse
+    nan = answer(b'{"a": NaN}')
+    assert is_json(nan) and value_problem(nan.json()) == "a is not a finite number"
 
 
 def test_retry_delay_prefers_the_servers_word() -> None:

@@ -40,7 +40,7 @@ from loaders.calendly.settings import (
     NO_SHOW_WINDOW_DAYS,
     PAGE_SIZE,
 )
-from loaders.common import RetryingSession, pages_of, quarantine_row, quarantined, selector
+from loaders.common import RetryingSession, pages_of, quarantine_row, quarantined, quarantining, selector
 
 SOURCE = "calendly"
 
@@ -163,4 +163,4 @@ def calendly_source(
             pages.append((good, bad))
         return pages
 
-    return [scheduled_events, invitees]
+    return quarantining(scheduled_events, invitees)

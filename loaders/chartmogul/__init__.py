@@ -29,7 +29,7 @@ from loaders.chartmogul.settings import (
     DEFAULT_BASE_URL,
     PER_PAGE,
 )
-from loaders.common import RetryingSession, checked_records, pages_of
+from loaders.common import RetryingSession, checked_records, pages_of, quarantining
 
 SOURCE = "chartmogul"
 
@@ -82,4 +82,4 @@ def chartmogul_source(
             yield from checked_records(SOURCE, "activities", page, lambda r: (r, activity_problem(r)))
         state["newest_date"] = newest
 
-    return [customers, activities]
+    return quarantining(customers, activities)

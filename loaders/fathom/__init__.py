@@ -19,7 +19,7 @@ from dlt.sources.helpers.rest_client import RESTClient
 from dlt.sources.helpers.rest_client.auth import APIKeyAuth
 from dlt.sources.helpers.rest_client.paginators import JSONResponseCursorPaginator
 
-from loaders.common import RetryingSession, pages_of, quarantined, split_page
+from loaders.common import RetryingSession, pages_of, quarantined, quarantining, split_page
 from loaders.fathom.helpers import created_after, iso, typed_meeting
 from loaders.fathom.settings import (
     DEFAULT_BASE_URL,
@@ -96,4 +96,4 @@ def fathom_source(
             yield from quarantined(bad)
         state["created_at"] = newest
 
-    return [meetings]
+    return quarantining(meetings)

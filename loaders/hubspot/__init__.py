@@ -18,7 +18,15 @@ from dlt.sources.helpers.rest_client import RESTClient
 from dlt.sources.helpers.rest_client.auth import BearerTokenAuth
 from dlt.sources.helpers.rest_client.paginators import JSONResponseCursorPaginator
 
-from loaders.common import RetryingSession, checked_records, pages_of, prefetched, quarantined, split_page
+from loaders.common import (
+    RetryingSession,
+    checked_records,
+    pages_of,
+    prefetched,
+    quarantined,
+    quarantining,
+    split_page,
+)
 from loaders.hubspot.helpers import (
     association_pages,
     associations_by_id,
@@ -223,4 +231,4 @@ def hubspot_source(
             params = {"limit": OWNERS_PAGE_SIZE, "archived": archived}
             yield from pages_of(client, OWNERS_PATH, "results", params=params)
 
-    return [contacts, companies, deals, owners]
+    return quarantining(contacts, companies, deals, owners)

@@ -15,7 +15,7 @@ from dlt.sources.helpers.rest_client import RESTClient
 from dlt.sources.helpers.rest_client.auth import BearerTokenAuth
 from dlt.sources.helpers.rest_client.paginators import JSONResponseCursorPaginator
 
-from loaders.common import RetryingSession, checked_records, pages_of
+from loaders.common import RetryingSession, checked_records, pages_of, quarantining
 from loaders.intercom.helpers import (
     beyond_cursor,
     contact_problem,
@@ -143,4 +143,4 @@ def intercom_source(
     resources = [contacts, conversations]
     if conversation_parts:
         resources.append(parts)
-    return resources
+    return quarantining(*resources)

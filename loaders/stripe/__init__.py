@@ -20,7 +20,7 @@ import dlt
 from dlt.sources.helpers.rest_client import RESTClient
 from dlt.sources.helpers.rest_client.auth import BearerTokenAuth
 
-from loaders.common import RetryingSession, checked_records, pages_of
+from loaders.common import RetryingSession, checked_records, pages_of, quarantining
 from loaders.stripe.helpers import Changes, StripePaginator, changes_of, checked, needs_full_sync
 from loaders.stripe.settings import (
     ALWAYS_LISTED,
@@ -157,4 +157,4 @@ def stripe_source(
         for page in pages:
             yield from checked_records(SOURCE, "subscription_events", page, checked)
 
-    return [make_resource(name) for name in LIST_PATHS] + [subscription_events]
+    return quarantining(*(make_resource(name) for name in LIST_PATHS), subscription_events)

@@ -16,7 +16,7 @@ import dlt
 from dlt.sources.helpers.rest_client import RESTClient
 from dlt.sources.helpers.rest_client.auth import BearerTokenAuth
 
-from loaders.common import RetryingSession, checked_records, pages_of
+from loaders.common import RetryingSession, checked_records, pages_of, quarantining
 from loaders.userflow.helpers import StartingAfterPaginator, typed_session, typed_user
 from loaders.userflow.settings import (
     API_VERSION,
@@ -73,4 +73,4 @@ def userflow_source(
     def content_sessions() -> Iterator[Any]:
         yield from listed(CONTENT_SESSIONS_PATH, "content_sessions", typed_session, {"expand": "content"})
 
-    return [users, content_sessions]
+    return quarantining(users, content_sessions)
