@@ -297,3 +297,20 @@ def test_redact_masks_tokens_and_url_passwords(monkeypatch: pytest.MonkeyPatch) 
     text = redact("failed with tok-secret-123 at postgresql://u:pa55word@h:5432/db and pa55word")
     assert "tok-secret-123" not in text and "pa55word" not in text
     assert "postgresql://u:***@h:5432/db" in text
+
+
+def test_every_resource_of_every_api_source_declares_the_quarantine_table() -> None:
+    """`quarantined` sends rows to the table by name: a resource without the declared variant would write
+    them with its own hints (its primary key, its columns)."""
+    from dlt.extract.items import TableNameMeta
+
+    from loaders import SOURCES
+
+    for name, spec in SOURCES.items():
+        if not spec.http:
+            continue
+        source = spec.load()(access_token=TOKEN, base_url="http://127.0.0.1:9")
+        for resource in source.resources.values():
+            table = resource.compute_table_schema(meta=TableNameMeta("quarantine"))
+            keys = [column for column, hints in table["columns"].items() if hints.get("primary_key")]
+            assert (table["write_disposition"], keys) == ("merge", ["quarantine_id"]), (name, resource.name)
