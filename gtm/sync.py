@@ -33,6 +33,12 @@ logging.getLogger("dlt").setLevel(logging.ERROR)
 # DuckDB parses insert-values files slowly and with a lot of memory; it bulk-reads Parquet (typed, columnar):
 # the load step of a 10,000-customer Intercom sync took 1.3 s from Parquet, 2.0-2.3 s from JSON lines.
 LOADER_FORMAT = {"duckdb": "parquet"}
+# dlt's normalizer (nested objects into child tables, every row coerced) is pure Python. A sync that extracted
+# at least this many records normalizes in NORMALIZE_PROCESSES processes, one extracted file each at most:
+# each starts by importing dlt (about a second), so a smaller sync normalizes in this process
+# (docs/benchmarks.md, "Loader CPU, once more"). dlt's own [normalize] workers, when set, wins.
+PARALLEL_NORMALIZE_RECORDS = 20_000
+NORMALIZE_PROCESSES = 2
 DEFAULT_TIMEOUT = 60.0
 
 SYNC_LOG_DDL = """
@@ -172,18 +178,34 @@ def forgotten(settings: Settings) -> frozenset[str]:
         return forgotten_hashes(warehouse)
 
 
-def loaded_rows(pipeline: dlt.Pipeline) -> dict[str, int]:
-    """Rows per table this run loaded, pending packages of an interrupted run included (dlt normalizes and
-    loads those first, in a step of their own)."""
-    counts: dict[str, int] = {}
-    trace = pipeline.last_trace
-    for step in trace.steps if trace else ():
-        info = step.step_info
-        if step.step == "normalize" and info is not None:
-            for table, rows in info.row_counts.items():
-                if not table.startswith("_dlt"):
-                    counts[table] = counts.get(table, 0) + rows
-    return counts
+def run_pipeline(pipeline: dlt.Pipeline, source: Any, settings: Settings) -> dict[str, int]:
+    """What ``pipeline.run`` does, a step at a time: restore the state from the warehouse, extract, normalize
+    (in as many processes as normalize_processes says), load. Returns the rows loaded per table."""
+    if pipeline.config.restore_from_destination:
+        pipeline.sync_destination()
+    extracted = pipeline.extract(source, loader_file_format=LOADER_FORMAT.get(settings.warehouse))
+    normalized = pipeline.normalize(workers=normalize_processes(extracted))
+    pipeline.load()
+    rows = normalized.row_counts if normalized else {}
+    return {table: count for table, count in rows.items() if not table.startswith("_dlt")}
+
+
+def normalize_processes(extracted: Any) -> int:
+    """Processes for dlt's normalizer: [normalize] workers when configured, else NORMALIZE_PROCESSES when
+    the sync extracted PARALLEL_NORMALIZE_RECORDS records or more for dlt's per-row normalizer (its
+    typed-jsonl files, counted from dlt's ExtractInfo), else one. Arrow tables (the product database) are
+    not counted: their normalizer only rewrites Parquet files, which a second process made slower."""
+    configured = dlt.config.get("normalize.workers")
+    if configured not in (None, ""):
+        return max(1, int(configured))
+    records = sum(
+        writer.items_count
+        for step in extracted.metrics.values()
+        for metrics in step
+        for job, writer in metrics["job_metrics"].items()
+        if job.endswith(".typed-jsonl") and not job.startswith("_dlt")  # not the pipeline's state
+    )
+    return NORMALIZE_PROCESSES if records >= PARALLEL_NORMALIZE_RECORDS else 1
 
 
 def source_timeout(name: str) -> float:
@@ -211,9 +233,10 @@ def incremental_pipeline(name: str, settings: Settings) -> dlt.Pipeline:
     return pipeline
 
 
-def full_refresh(name: str, settings: Settings, source: Any) -> dlt.Pipeline:
+def full_refresh(name: str, settings: Settings, source: Any) -> dict[str, int]:
     """Load everything into a new dataset raw_<name>_full, then swap it for raw_<name> in one transaction:
-    the old raw data stays until the new load has completed, whatever a killed run left behind."""
+    the old raw data stays until the new load has completed, whatever a killed run left behind. Returns
+    the rows loaded per table."""
     full_dir = settings.pipelines_dir / "full"
     shutil.rmtree(full_dir / f"gtm_{name}", ignore_errors=True)
     drop_datasets(settings, [f"raw_{name}_full", f"raw_{name}_full_staging"])
@@ -223,13 +246,13 @@ def full_refresh(name: str, settings: Settings, source: Any) -> dlt.Pipeline:
         dataset_name=f"raw_{name}_full",
         pipelines_dir=str(full_dir),
     )
-    pipeline.run(source, loader_file_format=LOADER_FORMAT.get(settings.warehouse))
+    tables = run_pipeline(pipeline, source, settings)
     # the incremental pipeline's local state describes the old data: dropped first, restored from the
     # warehouse (the swapped-in dataset) on the next sync
     pipeline_for(name, settings).drop()
     swap_dataset(settings, f"raw_{name}_full", f"raw_{name}")
     drop_datasets(settings, [f"raw_{name}_full_staging", f"raw_{name}_staging"])
-    return pipeline
+    return tables
 
 
 def drop_datasets(settings: Settings, schemas: list[str]) -> None:
@@ -290,10 +313,9 @@ def sync_source(
                 resource.add_filter(lambda item: not mentions_forgotten(item, skip))
         with Progress(name, session, period=10.0 if progress else None):
             if full:
-                pipeline = full_refresh(name, settings, source)
+                tables = full_refresh(name, settings, source)
             else:
-                pipeline = incremental_pipeline(name, settings)
-                pipeline.run(source, loader_file_format=LOADER_FORMAT.get(settings.warehouse))
+                tables = run_pipeline(incremental_pipeline(name, settings), source, settings)
     except Exception as exc:  # noqa: BLE001 - every failure becomes a one-line report
         return SourceResult(
             name,
@@ -304,7 +326,6 @@ def sync_source(
         )
     finally:
         drop_traces(name, settings)
-    tables = loaded_rows(pipeline)
     return SourceResult(
         name,
         "success",

@@ -317,6 +317,9 @@ def quarantining(*resources: Any) -> list[Any]:
     and computes every table schema of the resource again for its next batch (about 10 ms a page, a sixth of
     the Intercom loader's CPU when most pages hold a bad record)."""
     for resource in resources:
+        # a new variant starts as a copy of the resource's hints: its columns emptied, so that the table has
+        # the quarantine's columns only, whichever resource quarantines first
+        resource.apply_hints(table_name=QUARANTINE_TABLE, columns={}, create_table_variant=True)
         resource.merge_hints(QUARANTINE_HINTS, create_table_variant=True)
     return list(resources)
 

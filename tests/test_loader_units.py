@@ -10,7 +10,15 @@ import requests
 from conftest import TOKEN
 
 from gtm.errors import redact
-from loaders.common import RetryingSession, is_json, prefetched, retry_delay, timestamp_problem, value_problem
+from loaders.common import (
+    QUARANTINE_HINTS,
+    RetryingSession,
+    is_json,
+    prefetched,
+    retry_delay,
+    timestamp_problem,
+    value_problem,
+)
 from loaders.intercom.helpers import beyond_cursor, contact_problem, conversation_problem, search_body
 
 
@@ -314,3 +322,21 @@ def test_every_resource_of_every_api_source_declares_the_quarantine_table() -> N
             table = resource.compute_table_schema(meta=TableNameMeta("quarantine"))
             keys = [column for column, hints in table["columns"].items() if hints.get("primary_key")]
             assert (table["write_disposition"], keys) == ("merge", ["quarantine_id"]), (name, resource.name)
+            assert set(table["columns"]) == set(QUARANTINE_HINTS["columns"]), (name, resource.name)
+
+
+@pytest.mark.parametrize(
+    ("records", "arrow", "processes"), [(19_999, False, 1), (20_000, False, 2), (50_000, True, 1)]
+)
+def test_a_large_sync_of_records_normalizes_in_two_processes(
+    tmp_path, records: int, arrow: bool, processes: int
+) -> None:
+    import dlt
+    import pyarrow as pa
+
+    from gtm.sync import normalize_processes
+
+    pipeline = dlt.pipeline("units", destination="duckdb", pipelines_dir=str(tmp_path))
+    rows = [{"id": n} for n in range(records)]
+    extracted = pipeline.extract(pa.Table.from_pylist(rows) if arrow else rows, table_name="rows")
+    assert normalize_processes(extracted) == processes

@@ -74,6 +74,16 @@ def test_sync_killed_at_each_stage_then_rerun_equals_clean_run(
     assert ("nothing new" in rerun.stderr) == (stage == "commit"), rerun.stderr
 
 
+def test_a_sync_normalized_in_two_processes_loads_what_one_process_loads(
+    clean: tuple[Warehouse, Sandbox], fresh: Warehouse
+) -> None:
+    """A large sync normalizes in two processes (gtm.sync.normalize_processes); dlt's own setting forces
+    it for this small one."""
+    synced = fresh.gtm("sync", env={"NORMALIZE__WORKERS": "2"})
+    assert raw_data(fresh) == raw_data(clean[0])
+    assert "nothing new" not in synced.stderr
+
+
 @pytest.mark.parametrize(("stage", "nth"), [("fetch", 3), ("load", 2), ("swap", 1)])
 def test_killed_full_refresh_keeps_the_old_data_and_blocks_the_build(
     clean: tuple[Warehouse, Sandbox], fresh: Warehouse, stage: str, nth: int
