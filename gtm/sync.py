@@ -33,9 +33,9 @@ logging.getLogger("dlt").setLevel(logging.ERROR)
 # DuckDB parses insert-values files slowly and with a lot of memory; it bulk-reads Parquet (typed, columnar):
 # the load step of a 10,000-customer Intercom sync took 1.3 s from Parquet, 2.0-2.3 s from JSON lines.
 LOADER_FORMAT = {"duckdb": "parquet"}
-# dlt's normalizer (nested objects into child tables, every row coerced) is pure Python. A sync that extracted
-# at least this many records normalizes in NORMALIZE_PROCESSES processes, one extracted file each at most:
-# each starts by importing dlt (about a second), so a smaller sync normalizes in this process
+# dlt's normalizer (nested objects into child tables, every row coerced) is pure Python. A source that
+# extracted at least this many records normalizes in NORMALIZE_PROCESSES processes (dlt forks them and shares
+# out the extracted files); a smaller one in this process, for the pool costs about 0.3 s a source
 # (docs/benchmarks.md, "Loader CPU, once more"). dlt's own [normalize] workers, when set, wins.
 PARALLEL_NORMALIZE_RECORDS = 20_000
 NORMALIZE_PROCESSES = 2
