@@ -67,15 +67,10 @@ def test_conversation_validation() -> None:
     assert timestamp_problem({"a": None}, ("a",), required=()) is None
 
 
-def _response(status: int, **headers: str) -> requests.Response:
+def _response(status: int = 200, body: bytes = b"", **headers: str) -> requests.Response:
     response = requests.Response()
     response.status_code = status
     response.headers.update(headers)
-    return response
-
-
-def answer(body: bytes) -> requests.Response:
-    response = requests.Response()
     response._content = body
     return response
 
@@ -97,7 +92,7 @@ BEYOND_64_BITS = "a exceeds the 64-bit integer range"
 def test_an_answer_is_parsed_once_and_keeps_every_integer_exact(
     body: bytes, value: dict[str, object], problem: str | None
 ) -> None:
-    response = answer(body)
+    response = _response(body=body)
     assert is_json(response)
     assert response.json() == value
     assert type(response.json()["a"]) is type(value["a"])  # an integer stays an integer, not a float
@@ -105,10 +100,10 @@ def test_an_answer_is_parsed_once_and_keeps_every_integer_exact(
 
 
 def test_an_answer_that_is_not_json_is_told_apart() -> None:
-    assert not is_json(answer(b"<html>502 Bad Gateway</html>"))
-    assert not is_json(answer(b'{"a": 1'))
-    assert is_json(answer(b"  "))  # nothing to parse
-    nan = answer(b'{"a": NaN}')
+    assert not is_json(_response(body=b"<html>502 Bad Gateway</html>"))
+    assert not is_json(_response(body=b'{"a": 1'))
+    assert is_json(_response(body=b"  "))  # nothing to parse
+    nan = _response(body=b'{"a": NaN}')
     assert is_json(nan) and value_problem(nan.json()) == "a is not a finite number"
 
 
